@@ -1,0 +1,44 @@
+import type { Command } from 'commander';
+import { targetOptions } from './common-options.js';
+import { runHandler } from './run-handler.js';
+
+/** Options of the `jit grants` subcommands. */
+export interface GrantsCommandOptions {
+  config?: string;
+  target?: string;
+  json?: boolean;
+}
+
+/** `jit grants list|revoke|gc`. */
+export function registerGrants(program: Command): void {
+  const grants = program
+    .command('grants')
+    .description('list, revoke and clean up temporary roles made by jit (direct mode)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ jit grants list --target dev
+  $ jit grants revoke jit_alice_1a2b3c4d --target dev
+  $ jit grants gc --target dev          # drop expired roles a killed jit left behind`,
+    );
+  targetOptions(grants.command('list'))
+    .description('list jit-made roles on the target with their expiry and live connections')
+    .option('--json', 'print JSON')
+    .action((options: GrantsCommandOptions) =>
+      runHandler(async () => (await import('../handlers/grants.js')).listCommand(options)),
+    );
+  targetOptions(grants.command('revoke'))
+    .description('end a grant now: stop logins, terminate its connections, drop the role')
+    .argument('<role>', 'the grant id (its role name, e.g. jit_alice_1a2b3c4d)')
+    .option('--json', 'print JSON')
+    .action((role: string, options: GrantsCommandOptions) =>
+      runHandler(async () => (await import('../handlers/grants.js')).revokeCommand(role, options)),
+    );
+  targetOptions(grants.command('gc'))
+    .description('drop expired jit roles (left behind when jit was killed)')
+    .option('--json', 'print JSON')
+    .action((options: GrantsCommandOptions) =>
+      runHandler(async () => (await import('../handlers/grants.js')).gcCommand(options)),
+    );
+}

@@ -1,0 +1,31 @@
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { registerRun } from './run.js';
+import { registerProxy } from './proxy.js';
+import { registerGrants } from './grants.js';
+import { registerDemo } from './demo.js';
+
+/** Builds the whole command tree (also used to generate completions). */
+export function buildProgram(): Command {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  const program = new Command('jit')
+    .description('Just-in-time, audited, masked PostgreSQL access for AI coding agents and CI jobs')
+    .version(pkg.version, '-v, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ jit demo                                  # embedded PostgreSQL, sample data, a scripted agent
+  $ jit run --target dev -- python agent.py   # the agent sees only the local proxy
+  $ jit proxy --target dev                    # print a connection URL; Ctrl-C ends the grant
+  $ jit grants list --target dev`,
+    );
+  registerRun(program);
+  registerProxy(program);
+  registerGrants(program);
+  registerDemo(program);
+  return program;
+}

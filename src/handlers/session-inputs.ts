@@ -1,0 +1,49 @@
+import { loadConfig } from '../config/load.js';
+import type { JitConfig, TargetConfig } from '../config/schema.js';
+import { ConfigError } from '../config/schema.js';
+import { resolveAdminUrl, resolveTarget, resolveTtl } from '../config/target.js';
+import type { Identity } from '../grant/types.js';
+import { osUserIdentity } from '../session/identity.js';
+
+/** Everything a session-starting command resolves before it touches the database. */
+export interface SessionInputs {
+  config: JitConfig;
+  target: TargetConfig;
+  adminUrl: string;
+  identity: Identity;
+  ttlMs: number;
+}
+
+/** Loads config, picks the target and TTL, finds the admin credential and the identity. */
+export async function resolveSessionInputs(
+  options: { config?: string; target?: string; ttl?: string },
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<SessionInputs> {
+  const config = await loadConfig({ configPath: options.config, env, cwd: process.cwd() });
+  const target = resolveTarget(config, options.target);
+  const ttlMs = resolveTtl(target, options.ttl);
+  const identity = resolveIdentity(config);
+  const adminUrl = await resolveAdminUrl(target, env);
+  return { config, target, adminUrl, identity, ttlMs };
+}
+
+/** Admin access for the `jit grants` commands. */
+export async function resolveAdminInputs(
+  options: { config?: string; target?: string },
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ target: TargetConfig; adminUrl: string }> {
+  const config = await loadConfig({ configPath: options.config, env, cwd: process.cwd() });
+  const target = resolveTarget(config, options.target);
+  return { target, adminUrl: await resolveAdminUrl(target, env) };
+}
+
+function resolveIdentity(config: JitConfig): Identity {
+  if (config.identity === 'os-user') return osUserIdentity();
+  throw new ConfigError(
+    'oidc_not_available',
+    `${config.path ?? 'config'}: identity: oidc needs \`jit login\`, which this version of jit does not have yet`,
+    {
+      hint: 'for local development set `identity: os-user` in jit.yaml (audit records then say unauthenticated)',
+    },
+  );
+}
