@@ -19,6 +19,7 @@ export async function proxyCommand(options: ProxyCommandOptions): Promise<number
   process.once('SIGTERM', onSignal);
   process.once('SIGHUP', onSignal);
   const reason = await session.ended;
+  await session.stop(reason);
   process.removeListener('SIGINT', onSignal);
   process.removeListener('SIGTERM', onSignal);
   process.removeListener('SIGHUP', onSignal);

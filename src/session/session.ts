@@ -7,7 +7,6 @@ import type { Grant, Identity } from '../grant/types.js';
 import { GrantError } from '../grant/types.js';
 import { scramSecret } from '../proxy/auth/scram.js';
 import type { UpstreamTls } from '../proxy/backend/upstream.js';
-import type { ErrorFields } from '../proxy/backend/writer.js';
 import type { ConnectionEvent } from '../proxy/connection.js';
 import { ProxyServer } from '../proxy/server.js';
 import type { ChildConnection } from '../child/env.js';
@@ -43,7 +42,8 @@ export class JitSession {
   private readonly issuer: DirectGrantIssuer;
   private readonly expiryTimer: NodeJS.Timeout;
   private endedResolve!: (reason: EndReason) => void;
-  private stopping: Promise<void> | undefined;
+  private closing: Promise<void> | undefined;
+  private ending: Promise<void> | undefined;
   /** Why the revoke at the end failed, if it did. */
   revokeError: Error | undefined;
 
@@ -124,35 +124,44 @@ export class JitSession {
   }
 
   /** Ends the session: closes every connection, stops the proxy and drops the role. Idempotent. */
-  stop(reason: EndReason = 'stopped'): Promise<void> {
-    this.stopping ??= this.finish(reason, {
+  async stop(reason: EndReason = 'stopped'): Promise<void> {
+    this.closing ??= this.proxy.close({
       severity: 'FATAL',
       code: '57P01',
       message: 'jit: the session ended; its temporary database role was removed',
     });
-    return this.stopping;
+    await this.closing;
+    await this.end(reason);
   }
 
-  private expire(): Promise<void> {
-    this.stopping ??= this.finish('expired', {
+  /**
+   * At expiry: end every connection and drop the role, but keep listening so that a client
+   * that reconnects hears why (FATAL 57P01) instead of "connection refused".
+   */
+  private async expire(): Promise<void> {
+    this.proxy.shutdown({
       severity: 'FATAL',
       code: '57P01',
       message: `jit: the grant for this session expired at ${this.grant.expiresAt.toISOString()}`,
       hint: 'start a new session (jit run / jit proxy) to get a new grant',
     });
-    return this.stopping;
+    await this.end('expired');
   }
 
-  private async finish(reason: EndReason, fields: ErrorFields): Promise<void> {
-    clearTimeout(this.expiryTimer);
-    await this.proxy.close(fields);
-    try {
-      await this.issuer.revoke(this.grant);
-    } catch (error) {
-      this.revokeError =
-        error instanceof Error ? error : new GrantError('revoke_failed', 'could not drop the temporary role');
-    }
-    this.endedResolve(reason);
+  private end(reason: EndReason): Promise<void> {
+    this.ending ??= (async () => {
+      clearTimeout(this.expiryTimer);
+      try {
+        await this.issuer.revoke(this.grant);
+      } catch (error) {
+        this.revokeError =
+          error instanceof Error
+            ? error
+            : new GrantError('revoke_failed', 'could not drop the temporary role');
+      }
+      this.endedResolve(reason);
+    })();
+    return this.ending;
   }
 }
 
