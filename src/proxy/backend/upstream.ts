@@ -130,6 +130,8 @@ async function openSocket(endpoint: UpstreamEndpoint, signal?: AbortSignal): Pro
   const options: tls.ConnectionOptions = {
     socket: raw,
     rejectUnauthorized: verify,
+    // The name checkServerIdentity checks; without it Node falls back to 'localhost' for an IP host.
+    host: endpoint.host,
     ...(endpoint.tls.ca === undefined ? {} : { ca: endpoint.tls.ca }),
     ...(net.isIP(endpoint.host) ? {} : { servername: endpoint.host }),
     ...(endpoint.tls.mode === 'verify-ca' ? { checkServerIdentity: () => undefined } : {}),
