@@ -24,6 +24,9 @@ const ALWAYS_STRIPPED = new Set([
 const DB_SECRET_NAME =
   /(^PG)|((DATABASE|DB|POSTGRES(QL)?|PSQL)_?(URL|URI|DSN|PASS(WORD)?|CONN(ECTION)?(_?STRING)?)$)/i;
 
+/** Values that are themselves a database DSN or a libpq connection string with a password. */
+const DB_SECRET_VALUE = /(postgres(ql)?:\/\/)|(\bpassword\s*=)/i;
+
 /** Options for {@link buildChildEnv}. */
 export interface ChildEnvOptions {
   /** The variable the admin DSN came from (`admin_url_env`), stripped too. */
@@ -47,14 +50,16 @@ export function buildChildEnv(
   for (const [name, value] of Object.entries(inherited)) {
     if (value === undefined) continue;
     if (ALWAYS_STRIPPED.has(name) || name === options.adminUrlEnv || DB_SECRET_NAME.test(name)) continue;
+    if (DB_SECRET_VALUE.test(value)) continue;
     if (name.startsWith('JIT_')) continue;
     if (secrets.some((secret) => value.includes(secret))) continue;
     env[name] = value;
   }
   const { host, port, user, password, database } = connection;
   const url = new URL(`postgres://${host}:${port}/`);
-  url.username = user;
-  url.password = password;
+  // The setters leave '%' as is (so "a%41" would read back as "aA"): encode it ourselves.
+  url.username = encodeURIComponent(user);
+  url.password = encodeURIComponent(password);
   url.pathname = `/${encodeURIComponent(database)}`;
   url.searchParams.set('sslmode', 'disable');
   Object.assign(env, {

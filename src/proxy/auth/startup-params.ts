@@ -33,7 +33,9 @@ export function parseStartupOptions(options: string): { settings: [string, strin
     if (ch === '\\' && i + 1 < options.length) {
       word += options[++i];
       inWord = true;
-    } else if (/\s/.test(ch)) {
+    } else if (/[ \t\n\v\f\r]/.test(ch)) {
+      // ASCII whitespace only, as the server's isspace(): a Unicode space (NBSP…) is part of
+      // the word there, and splitting on it here would pair `-c` with the wrong word.
       if (inWord) words.push(word);
       word = '';
       inWord = false;

@@ -37,6 +37,7 @@ export function parseAuthRequest(message: Buffer): AuthRequest {
     case 3:
       return { kind: 'cleartext' };
     case 5:
+      if (message.length < 13) throw new ProtocolError('bad_auth', 'malformed AuthenticationMD5Password');
       return { kind: 'md5', salt: Buffer.from(message.subarray(9, 13)) };
     case 10: {
       const mechanisms: string[] = [];

@@ -13,6 +13,8 @@ export type StartupPhaseMessage =
  * (https://www.postgresql.org/docs/current/protocol-message-formats.html).
  */
 export function parseStartupPhase(message: Buffer): StartupPhaseMessage {
+  if (message.length < 8)
+    throw new ProtocolError('bad_startup', 'malformed startup-phase message: too short');
   const code = message.readInt32BE(4);
   if (code === SSL_REQUEST_CODE && message.length === 8) return { kind: 'ssl' };
   if (code === GSSENC_REQUEST_CODE && message.length === 8) return { kind: 'gssenc' };
