@@ -6,6 +6,8 @@ export interface SessionCommandOptions {
   target?: string;
   ttl?: string;
   quiet?: boolean;
+  policy?: string;
+  auditLog?: string;
 }
 
 /** Adds --config and --target. */
@@ -13,4 +15,14 @@ export function targetOptions(command: Command): Command {
   return command
     .option('-c, --config <file>', 'config file (default: $JIT_CONFIG or ./jit.yaml)')
     .option('-t, --target <name>', 'target from the config (default: default_target or the only one)');
+}
+
+/** Adds --policy and --audit-log. */
+export function guardOptions(command: Command): Command {
+  return command
+    .option('--policy <file>', "policy YAML (default: the target's policy, else the built-in default)")
+    .option(
+      '--audit-log <file>',
+      'append the audit trail to this file (default: one file per session in the state dir)',
+    );
 }

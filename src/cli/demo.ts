@@ -1,11 +1,6 @@
 import type { Command } from 'commander';
 import { runHandler } from './run-handler.js';
 
-/** Options of `jit demo`. */
-export interface DemoCommandOptions {
-  keep?: boolean;
-}
-
 /** `jit demo [-- CMD…]`. */
 export function registerDemo(program: Command): void {
   program

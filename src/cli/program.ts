@@ -4,6 +4,8 @@ import { registerRun } from './run.js';
 import { registerProxy } from './proxy.js';
 import { registerGrants } from './grants.js';
 import { registerDemo } from './demo.js';
+import { registerAudit } from './audit.js';
+import { registerPolicy } from './policy.js';
 
 /** Builds the whole command tree (also used to generate completions). */
 export function buildProgram(): Command {
@@ -27,5 +29,7 @@ Examples:
   registerProxy(program);
   registerGrants(program);
   registerDemo(program);
+  registerPolicy(program);
+  registerAudit(program);
   return program;
 }

@@ -3,7 +3,7 @@ import type { ProxyCommandOptions } from '../cli/proxy.js';
 import { ConfigError } from '../config/schema.js';
 import { JitSession } from '../session/session.js';
 import { resolveSessionInputs } from './session-inputs.js';
-import { sessionEndedLine, sessionStartedLine } from './status.js';
+import { auditFailedLine, sessionEndedLine, sessionStartedLine } from './status.js';
 
 /** `jit proxy`: grant → proxy in the foreground until Ctrl-C, SIGTERM or expiry. */
 export async function proxyCommand(options: ProxyCommandOptions): Promise<number> {
@@ -23,12 +23,13 @@ export async function proxyCommand(options: ProxyCommandOptions): Promise<number
   process.removeListener('SIGINT', onSignal);
   process.removeListener('SIGTERM', onSignal);
   process.removeListener('SIGHUP', onSignal);
+  if (reason === 'audit_failed') process.stderr.write(auditFailedLine(session));
   if (!options.quiet || session.revokeError) {
     process.stderr.write(
       sessionEndedLine(session, reason === 'expired' ? 'the grant expired' : 'session ended'),
     );
   }
-  return session.revokeError ? 1 : 0;
+  return session.revokeError || session.auditError ? 1 : 0;
 }
 
 function parsePort(text: string | undefined): number {

@@ -3,7 +3,7 @@ import { runChild } from '../child/run.js';
 import type { SessionCommandOptions } from '../cli/common-options.js';
 import { JitSession } from '../session/session.js';
 import { resolveSessionInputs } from './session-inputs.js';
-import { sessionEndedLine, sessionStartedLine } from './status.js';
+import { auditFailedLine, sessionEndedLine, sessionStartedLine } from './status.js';
 
 /** `jit run -- CMD…`: grant → proxy → child; returns the child's exit code. */
 export async function runCommand(command: string[], options: SessionCommandOptions): Promise<number> {
@@ -17,7 +17,9 @@ export async function runCommand(command: string[], options: SessionCommandOptio
   say(sessionStartedLine(session, inputs.target.name));
   let expired = false;
   void session.ended.then((reason) => {
-    if (reason === 'expired') {
+    if (reason === 'audit_failed') {
+      process.stderr.write(auditFailedLine(session));
+    } else if (reason === 'expired') {
       expired = true;
       say(
         sessionEndedLine(session, 'the grant expired; the command keeps running but can no longer connect'),
@@ -37,7 +39,8 @@ export async function runCommand(command: string[], options: SessionCommandOptio
     await session.stop('child_exited');
     if (!expired) say(sessionEndedLine(session, 'command exited'));
   }
-  return exitCode;
+  // A session stopped for want of an audit trail must not look like a success.
+  return session.auditError && exitCode === 0 ? 1 : exitCode;
 }
 
 function safePassword(url: string): string {

@@ -4,6 +4,9 @@ import { ConfigError } from '../config/schema.js';
 import { resolveAdminUrl, resolveTarget, resolveTtl } from '../config/target.js';
 import type { Identity } from '../grant/types.js';
 import { osUserIdentity } from '../session/identity.js';
+import { defaultAuditDir, sessionAuditPath } from '../audit/paths.js';
+import type { Policy } from '../policy/policy.js';
+import { loadPolicy } from '../policy/policy.js';
 
 /** Everything a session-starting command resolves before it touches the database. */
 export interface SessionInputs {
@@ -12,19 +15,27 @@ export interface SessionInputs {
   adminUrl: string;
   identity: Identity;
   ttlMs: number;
+  policy: Policy;
+  /** Where a session's audit trail goes, given its id. */
+  auditPath: (session: string) => string;
 }
 
 /** Loads config, picks the target and TTL, finds the admin credential and the identity. */
 export async function resolveSessionInputs(
-  options: { config?: string; target?: string; ttl?: string },
+  options: { config?: string; target?: string; ttl?: string; policy?: string; auditLog?: string },
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<SessionInputs> {
   const config = await loadConfig({ configPath: options.config, env, cwd: process.cwd() });
   const target = resolveTarget(config, options.target);
   const ttlMs = resolveTtl(target, options.ttl);
   const identity = resolveIdentity(config);
+  const policy = await loadPolicy(options.policy ?? target.policy);
   const adminUrl = await resolveAdminUrl(target, env);
-  return { config, target, adminUrl, identity, ttlMs };
+  const configured = typeof config.audit?.path === 'string' ? config.audit.path : undefined;
+  const fixed = options.auditLog ?? configured;
+  const dir = defaultAuditDir(env);
+  const auditPath = (session: string) => fixed ?? sessionAuditPath(dir, session, new Date());
+  return { config, target, adminUrl, identity, ttlMs, policy, auditPath };
 }
 
 /** Admin access for the `jit grants` commands. */

@@ -25,3 +25,13 @@ export function sessionEndedLine(session: JitSession, what: string): string {
   }
   return `jit: ${what}; role ${session.grant.role} dropped\n`;
 }
+
+/** The session was stopped because its audit trail could not be written. */
+export function auditFailedLine(session: JitSession): string {
+  const error = session.auditError;
+  return (
+    `jit: the audit log could not be written (${error?.message ?? 'unknown error'}); ` +
+    'the session was stopped: every connection closed and the grant revoked\n' +
+    `  hint: ${error?.hint ?? 'free disk space or pass --audit-log with a writable location'}\n`
+  );
+}

@@ -26,6 +26,8 @@ import { parseSaslInitialResponse, parseSaslResponse } from './frontend/sasl.js'
 import { parseStartupPhase } from './frontend/startup.js';
 import { terminate as terminateMessage } from './frontend/writer.js';
 import { ProtocolError } from './protocol-error.js';
+import type { GuardControl, StatementGuard } from './guard/statement-guard.js';
+import { guardWantsUpstream } from './guard/statement-guard.js';
 
 /** What happened on a connection, for the session's log, audit and UI. */
 export type ConnectionEvent =
@@ -71,6 +73,8 @@ export interface ConnectionContext {
   emit: (event: ConnectionEvent) => void;
   /** Set once the session no longer admits connections (grant expired, revoked, ended). */
   refusal: () => ErrorFields | undefined;
+  /** Makes the statement guard of a connection; without one, statements pass unchecked (tests of the relay only). */
+  createGuard?: (connection: number, control: GuardControl) => StatementGuard;
 }
 
 const Step = {
@@ -93,7 +97,8 @@ const TERMINATE = 0x58;
 export class ClientConnection {
   private step: Step = Step.Startup;
   private readonly clientFramer = new MessageFramer(() => true, { untyped: true });
-  private readonly upstreamFramer = new MessageFramer((type) => type === READY_FOR_QUERY);
+  private readonly upstreamFramer: MessageFramer;
+  private readonly guard: StatementGuard | undefined;
   private upstream: net.Socket | undefined;
   private scram: ScramServer | undefined;
   private forwardedParams: Record<string, string> = {};
@@ -114,7 +119,10 @@ export class ClientConnection {
     forward: (bytes) => this.writeClient(bytes),
     message: (type, message) => {
       if (type === READY_FOR_QUERY) this.transactionStatus = String.fromCharCode(message[5] as number);
-      return Verdict.Forward;
+      if (!this.guard) return Verdict.Forward;
+      const verdict = this.guard.onUpstreamMessage(type, message);
+      if (verdict === Verdict.Pause) this.upstream?.pause();
+      return verdict;
     },
   };
 
@@ -123,6 +131,17 @@ export class ClientConnection {
     private readonly client: net.Socket,
     private readonly ctx: ConnectionContext,
   ) {
+    this.guard = ctx.createGuard?.(id, {
+      writeUpstream: (bytes) => this.writeUpstream(bytes),
+      writeClient: (bytes) => this.writeClient(bytes),
+      resumeClient: () => this.resumeClientFramer(),
+      resumeUpstream: () => this.resumeUpstreamFramer(),
+    });
+    this.upstreamFramer = new MessageFramer(
+      this.guard
+        ? (type) => type === READY_FOR_QUERY || guardWantsUpstream(type)
+        : (type) => type === READY_FOR_QUERY,
+    );
     client.setNoDelay(true);
     client.on('data', (chunk: Buffer) => this.onClientData(chunk));
     client.on('drain', () => this.onClientDrain());
@@ -169,7 +188,12 @@ export class ClientConnection {
           this.close('client sent Terminate');
           return Verdict.Consumed;
         }
-        return Verdict.Forward;
+        if (!this.guard) return Verdict.Forward;
+        {
+          const verdict = this.guard.onClientMessage(type, message);
+          if (verdict === Verdict.Pause) this.client.pause();
+          return verdict;
+        }
       case Step.Connecting:
       case Step.Closed:
         if (this.step === Step.Closed) return Verdict.Consumed;
@@ -276,6 +300,35 @@ export class ClientConnection {
     this.pauseClient(false);
   }
 
+  /** A held statement was decided: let the client stream continue from it. */
+  private resumeClientFramer(): void {
+    if (this.step !== Step.Relay) return;
+    const upstream = this.upstream;
+    upstream?.cork();
+    try {
+      this.clientFramer.resume(this.clientSink);
+    } catch (error) {
+      this.fail(error);
+    } finally {
+      upstream?.uncork();
+    }
+    if (!this.clientFramer.isPaused && !this.clientPaused) this.client.resume();
+  }
+
+  /** Audit records are on disk: let the upstream stream continue. */
+  private resumeUpstreamFramer(): void {
+    if (this.step !== Step.Relay) return;
+    this.client.cork();
+    try {
+      this.upstreamFramer.resume(this.upstreamSink);
+    } catch (error) {
+      this.fail(error);
+    } finally {
+      this.client.uncork();
+    }
+    if (!this.upstreamFramer.isPaused && !this.upstreamPaused) this.upstream?.resume();
+  }
+
   private onUpstreamData(chunk: Buffer): void {
     this.client.cork();
     try {
@@ -305,7 +358,7 @@ export class ClientConnection {
   private onClientDrain(): void {
     if (!this.upstreamPaused) return;
     this.upstreamPaused = false;
-    this.upstream?.resume();
+    if (!this.upstreamFramer.isPaused) this.upstream?.resume();
   }
 
   /** The upstream drained: read from the client again (unless waiting for login). */
@@ -316,7 +369,7 @@ export class ClientConnection {
   private pauseClient(pause: boolean): void {
     this.clientPaused = pause;
     if (pause) this.client.pause();
-    else this.client.resume();
+    else if (!this.clientFramer.isPaused) this.client.resume();
   }
 
   private onCancel(pid: number, secret: Buffer): void {
@@ -373,6 +426,7 @@ export class ClientConnection {
   private close(reason: string): void {
     if (this.step === Step.Closed) return;
     this.step = Step.Closed;
+    this.guard?.close();
     if (this.cancelKey) this.ctx.cancelKeys.remove(this.cancelKey.pid, this.cancelKey.secret);
     const upstream = this.upstream;
     if (upstream && !upstream.destroyed) {

@@ -10,9 +10,19 @@ import type { UpstreamTls } from '../proxy/backend/upstream.js';
 import type { ConnectionEvent } from '../proxy/connection.js';
 import { ProxyServer } from '../proxy/server.js';
 import type { ChildConnection } from '../child/env.js';
+import { AuditLog } from '../audit/log.js';
+import type { AuditEvent } from '../audit/record.js';
+import { initParser } from '../policy/parse.js';
+import { DecisionCache } from '../policy/decision-cache.js';
+import type { Policy } from '../policy/policy.js';
+import type { Approver } from '../proxy/guard/approver.js';
+import { UnattendedApprover } from '../proxy/guard/approver.js';
+import type { GuardContext } from '../proxy/guard/statement-guard.js';
+import { StatementGuard } from '../proxy/guard/statement-guard.js';
+import type { JitError } from '../util/errors.js';
 
 /** Why a session ended. */
-export type EndReason = 'expired' | 'stopped' | 'child_exited' | 'signal';
+export type EndReason = 'expired' | 'stopped' | 'child_exited' | 'signal' | 'audit_failed';
 
 /** What a session needs to start. */
 export interface SessionOptions {
@@ -24,6 +34,11 @@ export interface SessionOptions {
   port?: number;
   onConnectionEvent?: (event: ConnectionEvent) => void;
   signal?: AbortSignal;
+  policy: Policy;
+  /** The session's audit file, given the session id (opened, locked and chained before the grant is issued). */
+  auditPath: (session: string) => string;
+  /** Decides held statements; the unattended approver (deny at once) when absent. */
+  approver?: Approver;
 }
 
 /**
@@ -46,6 +61,11 @@ export class JitSession {
   private ending: Promise<void> | undefined;
   /** Why the revoke at the end failed, if it did. */
   revokeError: Error | undefined;
+  /** Why the audit log stopped the session, if it did. */
+  auditError: JitError | undefined;
+  /** The session's audit log. */
+  readonly audit: AuditLog;
+  private readonly auditBase: Pick<AuditEvent, 'session' | 'grant' | 'identity' | 'target'>;
 
   private constructor(args: {
     id: string;
@@ -54,12 +74,17 @@ export class JitSession {
     proxy: ProxyServer;
     issuer: DirectGrantIssuer;
     ttlMs: number;
+    audit: AuditLog;
+    auditBase: Pick<AuditEvent, 'session' | 'grant' | 'identity' | 'target'>;
   }) {
     this.id = args.id;
     this.grant = args.grant;
     this.connection = args.connection;
     this.proxy = args.proxy;
     this.issuer = args.issuer;
+    this.audit = args.audit;
+    this.auditBase = args.auditBase;
+    this.audit.onFailure((error) => void this.failAudit(error));
     this.ended = new Promise((resolve) => (this.endedResolve = resolve));
     this.expiryTimer = setTimeout(() => void this.expire(), args.ttlMs);
   }
@@ -76,19 +101,67 @@ export class JitSession {
     }
     const tls = await loadTls(target);
     const id = randomBytes(6).toString('hex');
-    const issuer = new DirectGrantIssuer({ adminUrl: options.adminUrl, tls: target.tls });
-    const grant = await issuer.issue(
-      {
-        target: target.name,
-        database: target.upstream.database,
-        identity: options.identity,
-        session: id,
-        ttlMs: options.ttlMs,
-        roles: target.grant.roles,
-        connectionLimit: target.grant.connectionLimit,
+    await initParser();
+    const audit = await AuditLog.open(options.auditPath(id), { durability: options.policy.audit.durability });
+    const identity = {
+      sub: options.identity.sub,
+      ...(options.identity.email ? { email: options.identity.email } : {}),
+      authenticated: options.identity.authenticated,
+    };
+    const base = { session: id, grant: null, identity, target: target.name };
+    audit.append({
+      ...base,
+      kind: 'session_start',
+      detail: {
+        pid: process.pid,
+        policy: options.policy.source,
+        ttl_ms: options.ttlMs,
+        upstream: target.upstream.url,
       },
-      options.signal,
-    );
+    });
+    const issuer = new DirectGrantIssuer({ adminUrl: options.adminUrl, tls: target.tls });
+    const grant = await issuer
+      .issue(
+        {
+          target: target.name,
+          database: target.upstream.database,
+          identity: options.identity,
+          session: id,
+          ttlMs: options.ttlMs,
+          roles: target.grant.roles,
+          connectionLimit: target.grant.connectionLimit,
+        },
+        options.signal,
+      )
+      .catch(async (error: unknown) => {
+        audit.append({
+          ...base,
+          kind: 'session_end',
+          reason: 'grant failed',
+          detail: { error: String(error) },
+        });
+        await audit.close().catch(() => {});
+        throw error;
+      });
+    const auditBase = { ...base, grant: grant.role };
+    audit.append({
+      ...auditBase,
+      kind: 'grant_issued',
+      detail: { expires_at: grant.expiresAt.toISOString(), roles: grant.roles, database: grant.database },
+    });
+    const guardContext: GuardContext = {
+      session: id,
+      grant: grant.role,
+      target: target.name,
+      identity,
+      policy: options.policy,
+      cache: new DecisionCache(options.policy),
+      audit,
+      approver: options.approver ?? new UnattendedApprover(),
+      approvedFingerprints: new Set(),
+      sentinel: `jit_blocked_statement_${randomBytes(12).toString('hex')}`,
+      now: () => performance.now(),
+    };
     try {
       const oneTimePassword = randomBytes(24).toString('base64url');
       const proxy = new ProxyServer({
@@ -100,6 +173,7 @@ export class JitSession {
         upstreamPassword: grant.password,
         saltedPasswordCache: new Map(),
         emit: options.onConnectionEvent ?? (() => {}),
+        createGuard: (connection, control) => new StatementGuard(connection, guardContext, control),
       });
       const { host, port } = await proxy.listen();
       const connection: ChildConnection = {
@@ -111,9 +185,17 @@ export class JitSession {
         session: id,
         expiresAt: grant.expiresAt,
       };
-      return new JitSession({ id, grant, connection, proxy, issuer, ttlMs: options.ttlMs });
+      return new JitSession({ id, grant, connection, proxy, issuer, ttlMs: options.ttlMs, audit, auditBase });
     } catch (error) {
       await issuer.revoke(grant).catch(() => {});
+      audit.append({ ...auditBase, kind: 'grant_revoked', reason: 'session failed to start' });
+      audit.append({
+        ...auditBase,
+        kind: 'session_end',
+        reason: 'start failed',
+        detail: { error: String(error) },
+      });
+      await audit.close().catch(() => {});
       throw error;
     }
   }
@@ -148,16 +230,46 @@ export class JitSession {
     await this.end('expired');
   }
 
+  /** The audit log cannot be written: never run unaudited — end every connection and the grant. */
+  private async failAudit(error: JitError): Promise<void> {
+    this.auditError = error;
+    this.proxy.shutdown({
+      severity: 'FATAL',
+      code: '58030',
+      message: 'jit: the audit log could not be written; the session was stopped',
+      hint: 'ask the person running jit to check the audit log location',
+    });
+    await this.end('audit_failed');
+  }
+
   private end(reason: EndReason): Promise<void> {
     this.ending ??= (async () => {
       clearTimeout(this.expiryTimer);
+      let revoked = true;
       try {
         await this.issuer.revoke(this.grant);
       } catch (error) {
+        revoked = false;
         this.revokeError =
           error instanceof Error
             ? error
             : new GrantError('revoke_failed', 'could not drop the temporary role');
+      }
+      if (!this.auditError) {
+        try {
+          if (revoked) this.audit.append({ ...this.auditBase, kind: 'grant_revoked', reason });
+          this.audit.append({
+            ...this.auditBase,
+            kind: 'session_end',
+            reason,
+            ...(this.revokeError ? { detail: { revoke_error: this.revokeError.message } } : {}),
+          });
+          await this.audit.close();
+        } catch {
+          // The failure listener has recorded why.
+        }
+      } else {
+        await this.audit.close().catch(() => {});
       }
       this.endedResolve(reason);
     })();

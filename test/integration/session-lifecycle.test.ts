@@ -245,7 +245,9 @@ describe('jit proxy lifecycle and jit grants', () => {
     const proxy = await startProxy(target);
     const client = new pg.Client({ connectionString: proxy.url });
     await client.connect();
-    const lost = new Promise<{ code?: string }>((resolve) => client.on('error', (e) => resolve(e as { code?: string; message?: string })));
+    const lost = new Promise<{ code?: string }>((resolve) =>
+      client.on('error', (e) => resolve(e as { code?: string; message?: string })),
+    );
     await client.query('select 1');
     const revoke = await runJit(['grants', 'revoke', proxy.user, '--config', target.configPath], {
       env: target.env,
@@ -264,7 +266,9 @@ describe('jit proxy lifecycle and jit grants', () => {
     const proxy = await startProxy(target);
     const client = new pg.Client({ connectionString: proxy.url });
     await client.connect();
-    const lost = new Promise<{ code?: string; message?: string }>((resolve) => client.on('error', (e) => resolve(e as { code?: string; message?: string })));
+    const lost = new Promise<{ code?: string; message?: string }>((resolve) =>
+      client.on('error', (e) => resolve(e as { code?: string; message?: string })),
+    );
     proxy.process.kill('SIGINT');
     const result = await proxy.process;
     expect(result.exitCode).toBe(0);

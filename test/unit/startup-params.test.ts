@@ -213,3 +213,44 @@ describe('parseStartupOptions', () => {
     expect(parseStartupOptions('-c a=b=c')).toEqual({ settings: [['a', 'b=c']], other: [] });
   });
 });
+
+describe('client_encoding at startup', () => {
+  const expected = { user: 'jit_u', database: 'app' };
+  it('allows UTF8 and refuses encodings in which a multi-byte character can hide a quote or backslash', async () => {
+    const { checkStartupParams: check } = await import('../../src/proxy/auth/startup-params.js');
+    expect(
+      check(
+        new Map([
+          ['user', 'jit_u'],
+          ['database', 'app'],
+          ['client_encoding', 'UTF8'],
+        ]),
+        expected,
+      ),
+    ).toEqual({
+      client_encoding: 'UTF8',
+    });
+    for (const encoding of ['SJIS', 'GBK', 'BIG5']) {
+      expect(() =>
+        check(
+          new Map([
+            ['user', 'jit_u'],
+            ['database', 'app'],
+            ['client_encoding', encoding],
+          ]),
+          expected,
+        ),
+      ).toThrow(/client_encoding/);
+      expect(() =>
+        check(
+          new Map([
+            ['user', 'jit_u'],
+            ['database', 'app'],
+            ['options', `-c client_encoding=${encoding}`],
+          ]),
+          expected,
+        ),
+      ).toThrow(/client_encoding/);
+    }
+  });
+});

@@ -1,5 +1,5 @@
 import { JitError } from '../../util/errors.js';
-import { isProtectedSetting } from '../../policy/security-settings.js';
+import { isProtectedSettingChange } from '../../policy/security-settings.js';
 
 /** A StartupMessage the proxy refuses; `sqlstate` goes into the FATAL sent to the client. */
 export class StartupRefused extends JitError {
@@ -124,11 +124,12 @@ export function checkStartupParams(
           `jit: startup option "${other[0]}" is not allowed through this session; only -c name=value settings are`,
         );
       }
-      for (const [name] of settings) if (isProtectedSetting(name)) refuseSetting(name);
+      for (const [name, setting] of settings)
+        if (isProtectedSettingChange(name, setting)) refuseSetting(name);
       if (value.trim()) forwarded.options = value;
       continue;
     }
-    if (isProtectedSetting(key)) refuseSetting(key);
+    if (isProtectedSettingChange(key, value)) refuseSetting(key);
     forwarded[key] = value;
   }
   return forwarded;

@@ -70,3 +70,13 @@ export function saslResponse(data: Buffer): Buffer {
 export function terminate(): Buffer {
   return typed('X', Buffer.alloc(0));
 }
+
+/** Query ('Q'). */
+export function query(sql: string): Buffer {
+  return typed('Q', Buffer.from(`${sql}\0`, 'utf8'));
+}
+
+/** Parse ('P') of an unnamed statement with no parameter types. */
+export function parse(name: string, sql: string): Buffer {
+  return typed('P', Buffer.concat([Buffer.from(`${name}\0${sql}\0`, 'utf8'), Buffer.from([0, 0])]));
+}
