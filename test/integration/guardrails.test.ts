@@ -118,7 +118,7 @@ describe('default policy through psql (simple protocol)', () => {
     const before = await customerCount();
     const result = await psql(sql);
     expect(result.exitCode).not.toBe(0);
-    expect(result.stderr).toMatch(/ERROR:  jit: .*(is blocked by rule|denied by unattended)/);
+    expect(result.stderr).toMatch(/ERROR: {2}jit: .*(is blocked by rule|denied by unattended)/);
     expect(result.stderr).toMatch(rule);
     expect(await customerCount()).toBe(before);
     expect(await tableExists('customers')).toBe(true);
