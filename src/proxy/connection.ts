@@ -89,6 +89,10 @@ type Step = (typeof Step)[keyof typeof Step];
 
 const READY_FOR_QUERY = 0x5a;
 const TERMINATE = 0x58;
+const QUERY = 0x51;
+const PARSE = 0x50;
+const FUNCTION_CALL = 0x46;
+const ERROR_RESPONSE = 0x45;
 
 /**
  * One client connection: answers the startup phase and SCRAM itself, logs in upstream as
@@ -96,7 +100,11 @@ const TERMINATE = 0x58;
  */
 export class ClientConnection {
   private step: Step = Step.Startup;
-  private readonly clientFramer = new MessageFramer(() => true, { untyped: true });
+  /** Client messages the guard (or Terminate handling) may answer by writing: flush before them. */
+  private readonly clientFramer = new MessageFramer(() => true, {
+    untyped: true,
+    writesDuring: (type) => type === QUERY || type === PARSE || type === FUNCTION_CALL || type === TERMINATE,
+  });
   private readonly upstreamFramer: MessageFramer;
   private readonly guard: StatementGuard | undefined;
   private upstream: net.Socket | undefined;
@@ -141,6 +149,8 @@ export class ClientConnection {
       this.guard
         ? (type) => type === READY_FOR_QUERY || guardWantsUpstream(type)
         : (type) => type === READY_FOR_QUERY,
+      // Only an ErrorResponse can be replaced (a blocked statement's sentinel error).
+      { writesDuring: (type) => type === ERROR_RESPONSE },
     );
     client.setNoDelay(true);
     client.on('data', (chunk: Buffer) => this.onClientData(chunk));

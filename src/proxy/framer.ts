@@ -32,6 +32,7 @@ export class MessageFramer {
   /** True while the next message has no type byte (StartupMessage, SSLRequest, CancelRequest). */
   untyped: boolean;
   private readonly wants: (type: number) => boolean;
+  private readonly writesDuring: (type: number) => boolean;
   /** A partial header (< 5 bytes) carried over from the previous chunk. */
   private header = Buffer.alloc(5);
   private headerLength = 0;
@@ -45,8 +46,18 @@ export class MessageFramer {
   private held: Buffer[] = [];
   private paused = false;
 
-  constructor(wants: (type: number) => boolean, options: { untyped?: boolean } = {}) {
+  /**
+   * `writesDuring(type)`: whether the sink may write anything itself while handling a message of
+   * that type (a replacement, a reply). Only then must the pass-through run before it be flushed
+   * first; for other types the run simply continues over a forwarded message, so a chunk usually
+   * leaves as one write. Defaults to always (safe).
+   */
+  constructor(
+    wants: (type: number) => boolean,
+    options: { untyped?: boolean; writesDuring?: (type: number) => boolean } = {},
+  ) {
     this.wants = wants;
+    this.writesDuring = options.writesDuring ?? (() => true);
     this.untyped = options.untyped ?? false;
   }
 
@@ -152,17 +163,27 @@ export class MessageFramer {
         continue;
       }
       if (end - offset < total) break;
-      if (runStart < offset) sink.forward(chunk.subarray(runStart, offset));
+      // Flush before a message whose handler may write, so its writes come after the run.
+      if (runStart < offset && (this.untyped || this.writesDuring(type))) {
+        sink.forward(chunk.subarray(runStart, offset));
+        runStart = offset;
+      }
       const message = chunk.subarray(offset, offset + total);
       const verdict = sink.message(type, message);
       if (verdict === Verdict.Pause) {
+        if (runStart < offset) sink.forward(chunk.subarray(runStart, offset));
         this.pauseWith(message, chunk.subarray(offset + total));
         return;
       }
-      runStart = verdict === Verdict.Forward ? offset : offset + total;
+      if (verdict !== Verdict.Forward) {
+        // Consumed: the run stops before it (the handler wrote nothing, or the run was flushed).
+        if (runStart < offset) sink.forward(chunk.subarray(runStart, offset));
+        runStart = offset + total;
+      }
       offset += total;
     }
-    if (runStart < offset) sink.forward(chunk.subarray(runStart, offset));
+    if (runStart < offset)
+      sink.forward(runStart === 0 && offset === end ? chunk : chunk.subarray(runStart, offset));
 
     // 3. Keep the incomplete tail.
     if (offset === end) return;

@@ -551,3 +551,47 @@ describe('MessageFramer: bad lengths', () => {
     );
   });
 });
+
+describe('writesDuring: runs continue over forwarded messages whose handler writes nothing', () => {
+  const m = (type: string, body: string) => {
+    const b = Buffer.alloc(5 + body.length);
+    b.write(type, 0, 'latin1');
+    b.writeInt32BE(4 + body.length, 1);
+    b.write(body, 5, 'latin1');
+    return b;
+  };
+  const stream = Buffer.concat([
+    m('2', ''),
+    m('D', 'row-1'),
+    m('C', 'SELECT 1\0'),
+    m('Z', 'I'),
+    m('D', 'row-2'),
+  ]);
+
+  it('forwards a whole chunk as one write and the same bytes as the flushing default', () => {
+    const wants = (t: number) => t === 0x43 || t === 0x5a;
+    for (const writesDuring of [undefined, () => false]) {
+      const framer = new MessageFramer(wants, writesDuring ? { writesDuring } : {});
+      const forwarded: Buffer[] = [];
+      framer.push(stream, { forward: (b) => forwarded.push(b), message: () => Verdict.Forward });
+      expect(Buffer.concat(forwarded).equals(stream)).toBe(true);
+      if (writesDuring) {
+        expect(forwarded).toHaveLength(1);
+        expect(forwarded[0]).toBe(stream); // the chunk itself, not a copy or a view
+      } else {
+        expect(forwarded.length).toBeGreaterThan(1);
+      }
+    }
+  });
+
+  it('still drops a Consumed message and keeps order around it', () => {
+    const framer = new MessageFramer((t) => t === 0x43, { writesDuring: () => false });
+    const forwarded: Buffer[] = [];
+    framer.push(stream, { forward: (b) => forwarded.push(b), message: () => Verdict.Consumed });
+    expect(
+      Buffer.concat(forwarded).equals(
+        Buffer.concat([m('2', ''), m('D', 'row-1'), m('Z', 'I'), m('D', 'row-2')]),
+      ),
+    ).toBe(true);
+  });
+});
