@@ -101,12 +101,6 @@ class Unit {
   }
 }
 
-const ALLOWED: DecisionFacts = {
-  decision: 'allowed',
-  rule: undefined,
-  reason: undefined,
-  approver: undefined,
-};
 const UNPREPARED: DecisionFacts = {
   decision: 'allowed',
   rule: undefined,
