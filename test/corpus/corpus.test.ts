@@ -6,9 +6,10 @@ import { classify } from '../../src/policy/classify.js';
 import { decide, type Decision } from '../../src/policy/decide.js';
 import { initParser } from '../../src/policy/parse.js';
 import { DEFAULT_POLICY } from '../../src/policy/policy.js';
+import { CORPUS_DIR } from '../helpers/corpus.js';
 import { splitScript, type ScriptStatement } from '../../src/policy/sql-script.js';
 
-const CORPUS = '/work/shared/corpus/pg-regress';
+const CORPUS = CORPUS_DIR;
 const TEMP_DROPPABLE = ['OBJECT_TABLE', 'OBJECT_VIEW', 'OBJECT_SEQUENCE', 'OBJECT_INDEX'];
 
 interface Item extends ScriptStatement {

@@ -9,8 +9,9 @@ import { initParser } from '../../src/policy/parse.js';
 import { DEFAULT_POLICY } from '../../src/policy/policy.js';
 import { NUMBER_PLACEHOLDER, shapeKey, STRING_PLACEHOLDER } from '../../src/policy/shape-key.js';
 import { splitScript } from '../../src/policy/sql-script.js';
+import { CORPUS_DIR } from '../helpers/corpus.js';
 
-const CORPUS = '/work/shared/corpus/pg-regress';
+const CORPUS = CORPUS_DIR;
 const N = NUMBER_PLACEHOLDER;
 const S = STRING_PLACEHOLDER;
 const PGBENCH_SELECT = 'SELECT abalance FROM pgbench_accounts WHERE aid = 5';
