@@ -165,6 +165,18 @@ export function connectError(err: unknown, adminUrl: string): GrantError {
   const state = sqlState(err);
   const code = errorCode(err);
   const message = safeMessage(err, parts.password);
+  if (state === '28000' && /pg_hba\.conf/.test(message)) {
+    return new GrantError(
+      'admin_hba_rejected',
+      `PostgreSQL at ${hostPort}/${parts.database} refused the admin connection (28000): ${message}`,
+      {
+        hint: /no encryption/.test(message)
+          ? "the server requires TLS for this connection: set the target's `tls` to require, verify-ca or verify-full"
+          : "the server's pg_hba.conf has no rule for this host, user and database; ask its administrator, or check the target's `tls`",
+        cause: err,
+      },
+    );
+  }
   if (state === '28P01' || state === '28000') {
     return new GrantError(
       'admin_auth_failed',

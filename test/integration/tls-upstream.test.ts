@@ -251,6 +251,8 @@ describe('jit proxy: the grant (admin connection) refuses a server it cannot tru
     name: string;
     spec: TargetSpec;
     message: RegExp;
+    /** What the hint line must say, where it matters. */
+    hint?: RegExp;
     /** What the server logged about the refused attempt, when it reliably logs something. */
     serverSaw?: RegExp;
   }[] = [
@@ -295,13 +297,14 @@ describe('jit proxy: the grant (admin connection) refuses a server it cannot tru
         adminHost: 'localhost',
         tls: () => ({ mode: 'disable' }),
       },
-      message: /rejected the admin login \(28000\): pg_hba\.conf rejects connection .*no encryption/,
+      message: /refused the admin connection \(28000\): pg_hba\.conf rejects connection .*no encryption/,
+      hint: /hint: the server requires TLS for this connection: set the target's `tls`/,
       serverSaw:
         /FATAL: {2}pg_hba\.conf rejects connection for host "127\.0\.0\.1", user "postgres", database "jit_tls_\w+", no encryption/,
     },
   ];
 
-  it.each(cases)('$name: exit 1, one line, no role', async ({ spec, message, serverSaw }) => {
+  it.each(cases)('$name: exit 1, one line, no role', async ({ spec, message, serverSaw, hint }) => {
     const server = spec.server();
     const target = await makeTarget(spec);
     const log = logSince(server);
@@ -312,6 +315,7 @@ describe('jit proxy: the grant (admin connection) refuses a server it cannot tru
     expect(result.exitCode, String(result.stderr)).toBe(1);
     expect(result.stdout).toBe('');
     expectOneLineError(String(result.stderr), message);
+    if (hint) expect(String(result.stderr)).toMatch(hint);
     expect(authorized(log(), 'postgres')).toEqual([]);
     if (serverSaw) expect(log()).toMatch(serverSaw);
     expect(await jitRoles(server)).toEqual([]);
