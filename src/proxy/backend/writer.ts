@@ -1,3 +1,4 @@
+import { typedMessage } from '../typed-message.js';
 /**
  * Builders for the server messages the proxy itself sends to clients
  * (https://www.postgresql.org/docs/current/protocol-message-formats.html). Pure: bytes out.
@@ -10,14 +11,6 @@ export interface ErrorFields {
   message: string;
   detail?: string;
   hint?: string;
-}
-
-function message(type: string, body: Buffer): Buffer {
-  const out = Buffer.allocUnsafe(5 + body.length);
-  out[0] = type.charCodeAt(0);
-  out.writeInt32BE(4 + body.length, 1);
-  body.copy(out, 5);
-  return out;
 }
 
 function int32(value: number): Buffer {
@@ -41,47 +34,47 @@ export function errorResponse(fields: ErrorFields, notice = false): Buffer {
   if (fields.detail) parts.push(cstring(`D${fields.detail}`));
   if (fields.hint) parts.push(cstring(`H${fields.hint}`));
   parts.push(Buffer.from([0]));
-  return message(notice ? 'N' : 'E', Buffer.concat(parts));
+  return typedMessage(notice ? 'N' : 'E', Buffer.concat(parts));
 }
 
 /** AuthenticationOk. */
 export function authenticationOk(): Buffer {
-  return message('R', int32(0));
+  return typedMessage('R', int32(0));
 }
 
 /** AuthenticationSASL listing the mechanisms we accept. */
 export function authenticationSasl(mechanisms: string[]): Buffer {
-  return message('R', Buffer.concat([int32(10), ...mechanisms.map(cstring), Buffer.from([0])]));
+  return typedMessage('R', Buffer.concat([int32(10), ...mechanisms.map(cstring), Buffer.from([0])]));
 }
 
 /** AuthenticationSASLContinue carrying the server-first-message. */
 export function authenticationSaslContinue(data: Buffer): Buffer {
-  return message('R', Buffer.concat([int32(11), data]));
+  return typedMessage('R', Buffer.concat([int32(11), data]));
 }
 
 /** AuthenticationSASLFinal carrying the server-final-message. */
 export function authenticationSaslFinal(data: Buffer): Buffer {
-  return message('R', Buffer.concat([int32(12), data]));
+  return typedMessage('R', Buffer.concat([int32(12), data]));
 }
 
 /** BackendKeyData: the (pid, secret) a client later sends in CancelRequest. */
 export function backendKeyData(pid: number, secret: number): Buffer {
-  return message('K', Buffer.concat([int32(pid), int32(secret)]));
+  return typedMessage('K', Buffer.concat([int32(pid), int32(secret)]));
 }
 
 /** ParameterStatus. */
 export function parameterStatus(name: string, value: string): Buffer {
-  return message('S', Buffer.concat([cstring(name), cstring(value)]));
+  return typedMessage('S', Buffer.concat([cstring(name), cstring(value)]));
 }
 
 /** ReadyForQuery with transaction status 'I' | 'T' | 'E'. */
 export function readyForQuery(status: 'I' | 'T' | 'E' = 'I'): Buffer {
-  return message('Z', Buffer.from(status, 'latin1'));
+  return typedMessage('Z', Buffer.from(status, 'latin1'));
 }
 
 /** NegotiateProtocolVersion: we speak 3.0 and none of the `_pq_.` options the client asked for. */
 export function negotiateProtocolVersion(newestMinor: number, unsupported: string[]): Buffer {
-  return message(
+  return typedMessage(
     'v',
     Buffer.concat([int32(newestMinor), int32(unsupported.length), ...unsupported.map(cstring)]),
   );

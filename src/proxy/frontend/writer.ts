@@ -1,3 +1,4 @@
+import { typedMessage } from '../typed-message.js';
 /**
  * Builders for the client messages the proxy sends upstream while it logs in
  * (https://www.postgresql.org/docs/current/protocol-message-formats.html). Pure: bytes out.
@@ -41,42 +42,34 @@ export function cancelRequest(pid: number, secret: number): Buffer {
   return out;
 }
 
-function typed(type: string, body: Buffer): Buffer {
-  const out = Buffer.allocUnsafe(5 + body.length);
-  out[0] = type.charCodeAt(0);
-  out.writeInt32BE(4 + body.length, 1);
-  body.copy(out, 5);
-  return out;
-}
-
 /** PasswordMessage (cleartext or md5 response). */
 export function passwordMessage(password: string): Buffer {
-  return typed('p', Buffer.from(`${password}\0`, 'utf8'));
+  return typedMessage('p', Buffer.from(`${password}\0`, 'utf8'));
 }
 
 /** SASLInitialResponse: mechanism name + client-first-message. */
 export function saslInitialResponse(mechanism: string, data: Buffer): Buffer {
   const len = Buffer.allocUnsafe(4);
   len.writeInt32BE(data.length, 0);
-  return typed('p', Buffer.concat([Buffer.from(`${mechanism}\0`, 'utf8'), len, data]));
+  return typedMessage('p', Buffer.concat([Buffer.from(`${mechanism}\0`, 'utf8'), len, data]));
 }
 
 /** SASLResponse: client-final-message. */
 export function saslResponse(data: Buffer): Buffer {
-  return typed('p', data);
+  return typedMessage('p', data);
 }
 
 /** Terminate. */
 export function terminate(): Buffer {
-  return typed('X', Buffer.alloc(0));
+  return typedMessage('X', Buffer.alloc(0));
 }
 
 /** Query ('Q'). */
 export function query(sql: string): Buffer {
-  return typed('Q', Buffer.from(`${sql}\0`, 'utf8'));
+  return typedMessage('Q', Buffer.from(`${sql}\0`, 'utf8'));
 }
 
 /** Parse ('P') of an unnamed statement with no parameter types. */
 export function parse(name: string, sql: string): Buffer {
-  return typed('P', Buffer.concat([Buffer.from(`${name}\0${sql}\0`, 'utf8'), Buffer.from([0, 0])]));
+  return typedMessage('P', Buffer.concat([Buffer.from(`${name}\0${sql}\0`, 'utf8'), Buffer.from([0, 0])]));
 }
