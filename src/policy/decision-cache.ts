@@ -139,7 +139,7 @@ function auditForms(
   }
   if (classification.parseError === undefined) {
     try {
-      return { normalized: normalizeSync(sql), fingerprint: fingerprintSync(sql) };
+      return { normalized: scrubLiterals(normalizeSync(sql)), fingerprint: fingerprintSync(sql) };
     } catch {
       // fall through: treat like unparseable text
     }
@@ -148,6 +148,39 @@ function auditForms(
     normalized: redact(sql),
     fingerprint: `unparsed:${createHash('sha256').update(sql).digest('hex').slice(0, 16)}`,
   };
+}
+
+/**
+ * What libpg-query's normalize leaves in: literals of utility statements (`CREATE VIEW … WHERE
+ * email = 'x'`, `COMMENT ON … IS '…'`) and comments (`/* ssn … *\/`). Both can carry personal
+ * data, so they are replaced (`$n`, numbered after normalize's own) or dropped, keeping the
+ * rest of the text as it was. Only on a cache miss: the result is cached with the decision.
+ */
+export function scrubLiterals(normalized: string): string {
+  let tokens: { start: number; end: number; tokenName: string; text: string }[];
+  try {
+    tokens = scanSync(normalized).tokens;
+  } catch {
+    return redact(normalized);
+  }
+  const dirty = tokens.filter(
+    (t) =>
+      t.tokenName === 'SQL_COMMENT' ||
+      t.tokenName === 'C_COMMENT' ||
+      LITERAL_TOKENS.has(t.tokenName) ||
+      /^[a-z]*&?'/i.test(t.text),
+  );
+  if (dirty.length === 0) return normalized;
+  let n = 0;
+  for (const match of normalized.matchAll(/\$(\d+)/g)) n = Math.max(n, Number(match[1]));
+  let out = '';
+  let at = 0;
+  for (const t of dirty) {
+    out += normalized.slice(at, t.start);
+    if (t.tokenName !== 'SQL_COMMENT' && t.tokenName !== 'C_COMMENT') out += `$${++n}`;
+    at = t.end;
+  }
+  return (out + normalized.slice(at)).replace(/\s+/g, ' ').trim();
 }
 
 /** Unparseable text for the audit log: literals → `$n`, comments dropped; a placeholder when even the scanner fails. */

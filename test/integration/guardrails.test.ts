@@ -281,6 +281,8 @@ describe('default policy through the extended protocol and pipelines', () => {
 describe('the audit trail', () => {
   it('records every statement with its decision, normalized so literals stay out, and verifies', async () => {
     await psql("SELECT name FROM customers WHERE email = 'secret-literal@example.com'");
+    await psql("COMMENT ON TABLE customers IS 'secret-comment-literal'");
+    await psql('/* secret-in-a-comment */ SELECT 1');
     await psql('DROP TABLE customers');
     const lines = (await readFile(auditFile, 'utf8')).trim().split('\n');
     const records = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
@@ -290,6 +292,8 @@ describe('the audit trail', () => {
     expect(select).toMatchObject({ kind: 'statement', decision: 'allowed', rows: 0 });
     expect(select?.sql).toBe('SELECT name FROM customers WHERE email = $1');
     expect(lines.join('\n')).not.toContain('secret-literal');
+    expect(lines.join('\n')).not.toContain('secret-comment-literal');
+    expect(lines.join('\n')).not.toContain('secret-in-a-comment');
     const drop = records.filter((r) => r.sql === 'DROP TABLE customers').at(-1);
     expect(drop).toMatchObject({
       kind: 'statement',
