@@ -3,25 +3,11 @@
  * PostgreSQL's flavour of RFC 5802 / RFC 7677: https://www.postgresql.org/docs/current/sasl-authentication.html
  */
 import { createHash, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
-import { JitError } from '../../util/errors.js';
+import { ScramError } from './scram-error.js';
+import { saslPrep } from './saslprep.js';
 
-/** Stable codes of ScramError, one per way an exchange can fail. */
-export type ScramErrorCode =
-  | 'bad_message'
-  | 'bad_password'
-  | 'bad_server_signature'
-  | 'bad_nonce'
-  | 'unsupported_mechanism'
-  | 'channel_binding';
-
-/** Raised when a SCRAM exchange fails: malformed message, wrong password, forged server, no usable mechanism. */
-export class ScramError extends JitError {
-  declare readonly code: ScramErrorCode;
-
-  constructor(code: ScramErrorCode, message: string, options: { hint?: string; cause?: unknown } = {}) {
-    super(code, message, options);
-  }
-}
+export { ScramError, type ScramErrorCode } from './scram-error.js';
+export { tlsServerEndPoint } from './tls-server-end-point.js';
 
 /** The two SASL mechanisms PostgreSQL offers in AuthenticationSASL. */
 export type ScramMechanism = 'SCRAM-SHA-256' | 'SCRAM-SHA-256-PLUS';
@@ -284,11 +270,6 @@ export class ScramClient {
   }
 }
 
-/** tls-server-end-point channel-binding data (RFC 5929): hash of the DER certificate with the cert's signature hash, SHA-256 when that is MD5 or SHA-1. */
-export function tlsServerEndPoint(certDer: Buffer): Buffer {
-  return createHash(certificateHash(certDer)).update(certDer).digest();
-}
-
 // ---- message parsing (RFC 5802 §7) ----
 
 interface ClientFirst {
@@ -436,142 +417,3 @@ function constantTimeEqual(a: Buffer, b: Buffer): boolean {
 }
 
 // RFC 3454 tables as PostgreSQL's src/common/saslprep.c applies them: inclusive hex code-point ranges.
-type Ranges = ReadonlyArray<readonly [number, number]>;
-// C.1.2 non-ASCII spaces, mapped to ' '.
-const NON_ASCII_SPACE = hexRanges('a0 1680 2000-200b 202f 205f 3000');
-// B.1 commonly mapped to nothing.
-const MAPPED_TO_NOTHING = hexRanges('ad 34f 1806 180b-180d 200b-200d 2060 fe00-fe0f feff');
-// Prohibited output: C.2.1, C.2.2, C.3, C.5, C.6, C.7, C.8, C.9 (C.4 is covered by UNASSIGNED).
-const PROHIBITED = hexRanges(
-  '0-1f 7f ' +
-    '80-9f 6dd 70f 180e 200c-200d 2028-2029 2060-2063 206a-206f feff fff9-fffc 1d173-1d17a ' +
-    'e000-f8ff f0000-ffffd 100000-10fffd ' +
-    'd800-dfff ' +
-    'fff9-fffd ' +
-    '2ff0-2ffb ' +
-    '340-341 200e-200f 202a-202e ' +
-    'e0001 e0020-e007f',
-);
-const UNASSIGNED = /\p{Cn}/u; // today's unassigned code points: all of C.4 and a subset of A.1
-
-/**
- * SASLprep the way PostgreSQL does it: ASCII passes unchanged; otherwise map spaces and drop
- * ignorables, check for prohibited code points (falling back to the raw password, as PostgreSQL
- * does), then NFKC. The bidi rule of RFC 3454 §6 is not applied: JavaScript cannot test Bidi_Class.
- */
-function saslPrep(password: string): string {
-  const chars = [...password];
-  if (chars.every((c) => c.charCodeAt(0) < 0x80)) return password;
-  const mapped: string[] = [];
-  for (const c of chars) {
-    const code = c.codePointAt(0) as number;
-    if (inRanges(code, NON_ASCII_SPACE)) mapped.push(' ');
-    else if (!inRanges(code, MAPPED_TO_NOTHING)) mapped.push(c);
-  }
-  const prohibited = mapped.some(
-    (c) => inRanges(c.codePointAt(0) as number, PROHIBITED) || UNASSIGNED.test(c),
-  );
-  return mapped.length === 0 || prohibited ? password : mapped.join('').normalize('NFKC');
-}
-
-function hexRanges(spec: string): Ranges {
-  return spec.split(' ').map((range) => {
-    const [from = '', to = from] = range.split('-');
-    return [parseInt(from, 16), parseInt(to, 16)] as const;
-  });
-}
-
-function inRanges(code: number, ranges: Ranges): boolean {
-  return ranges.some(([from, to]) => code >= from && code <= to);
-}
-
-// ---- certificate signature hash for tls-server-end-point (RFC 5929 §4.1) ----
-
-const SIGNATURE_HASH: Record<string, string> = {
-  '1.2.840.113549.1.1.4': 'sha256', // md5WithRSAEncryption → SHA-256
-  '1.2.840.113549.1.1.5': 'sha256', // sha1WithRSAEncryption → SHA-256
-  '1.2.840.113549.1.1.14': 'sha224',
-  '1.2.840.113549.1.1.11': 'sha256',
-  '1.2.840.113549.1.1.12': 'sha384',
-  '1.2.840.113549.1.1.13': 'sha512',
-  '1.2.840.10045.4.1': 'sha256', // ecdsa-with-SHA1 → SHA-256
-  '1.2.840.10045.4.3.1': 'sha224',
-  '1.2.840.10045.4.3.2': 'sha256',
-  '1.2.840.10045.4.3.3': 'sha384',
-  '1.2.840.10045.4.3.4': 'sha512',
-  '1.2.840.10040.4.3': 'sha256', // dsa-with-sha1 → SHA-256
-  '2.16.840.1.101.3.4.3.1': 'sha224',
-  '2.16.840.1.101.3.4.3.2': 'sha256',
-};
-const DIGEST_HASH: Record<string, string> = {
-  '1.2.840.113549.2.5': 'sha256', // md5 → SHA-256
-  '1.3.14.3.2.26': 'sha256', // sha1 → SHA-256
-  '2.16.840.1.101.3.4.2.4': 'sha224',
-  '2.16.840.1.101.3.4.2.1': 'sha256',
-  '2.16.840.1.101.3.4.2.2': 'sha384',
-  '2.16.840.1.101.3.4.2.3': 'sha512',
-};
-const RSASSA_PSS = '1.2.840.113549.1.1.10';
-
-/** Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm AlgorithmIdentifier, signatureValue }. */
-function certificateHash(der: Buffer): string {
-  const cert = derRead(der, 0, 0x30);
-  const tbs = derRead(der, cert.start, 0x30);
-  const algorithm = derRead(der, tbs.end, 0x30);
-  const oidTlv = derRead(der, algorithm.start, 0x06);
-  const oid = decodeOid(der.subarray(oidTlv.start, oidTlv.end));
-  const hash = oid === RSASSA_PSS ? pssHash(der, oidTlv.end, algorithm.end) : SIGNATURE_HASH[oid];
-  if (!hash) {
-    throw new ScramError(
-      'channel_binding',
-      `the server certificate's signature algorithm ${oid} has no single hash`,
-      {
-        hint: 'connect without channel binding (channel_binding=disable)',
-      },
-    );
-  }
-  return hash;
-}
-
-/** RSASSA-PSS-params ::= SEQUENCE { hashAlgorithm [0] AlgorithmIdentifier DEFAULT sha1, … } (RFC 4055). */
-function pssHash(der: Buffer, paramsAt: number, end: number): string | undefined {
-  if (paramsAt >= end) return DIGEST_HASH['1.3.14.3.2.26'];
-  const params = derRead(der, paramsAt, 0x30);
-  if (params.start >= params.end || der[params.start] !== 0xa0) return DIGEST_HASH['1.3.14.3.2.26'];
-  const explicit = derRead(der, params.start, 0xa0);
-  const algorithm = derRead(der, explicit.start, 0x30);
-  const oidTlv = derRead(der, algorithm.start, 0x06);
-  return DIGEST_HASH[decodeOid(der.subarray(oidTlv.start, oidTlv.end))];
-}
-
-/** Reads one DER TLV at `at` with the expected tag; returns the content's [start, end). */
-function derRead(der: Buffer, at: number, tag: number): { start: number; end: number } {
-  const bad = (): ScramError => new ScramError('channel_binding', 'the server certificate is not valid DER');
-  if (der[at] !== tag || at + 2 > der.length) throw bad();
-  let length = der[at + 1] as number;
-  let start = at + 2;
-  if (length & 0x80) {
-    const bytes = length & 0x7f;
-    if (bytes === 0 || bytes > 4 || start + bytes > der.length) throw bad();
-    length = 0;
-    for (let i = 0; i < bytes; i++) length = length * 256 + (der[start + i] as number);
-    start += bytes;
-  }
-  if (start + length > der.length) throw bad();
-  return { start, end: start + length };
-}
-
-/** Decodes an OBJECT IDENTIFIER's content bytes to dotted form. */
-function decodeOid(bytes: Buffer): string {
-  const arcs: number[] = [];
-  let value = 0;
-  for (const byte of bytes) {
-    value = value * 128 + (byte & 0x7f);
-    if (byte & 0x80) continue;
-    if (arcs.length === 0)
-      arcs.push(value < 80 ? Math.floor(value / 40) : 2, value < 80 ? value % 40 : value - 80);
-    else arcs.push(value);
-    value = 0;
-  }
-  return arcs.join('.');
-}
