@@ -1,5 +1,6 @@
 import fs from 'node:fs';
-import { mkdir, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
+import { makeDirs } from '../util/make-dirs.js';
 import path from 'node:path';
 import { errno, errorText } from './fs-errors.js';
 import { acquireLock, type FileLock } from './lock.js';
@@ -137,7 +138,7 @@ export class AuditLog {
    * line, rather than appending to a corrupt log.
    */
   static async open(file: string, options: AuditLogOptions): Promise<AuditLog> {
-    await mkdir(path.dirname(file), { recursive: true, mode: 0o700 }).catch((error: unknown) => {
+    await makeDirs(path.dirname(file), 0o700).catch((error: unknown) => {
       throw openError(file, error);
     });
     const lock = await acquireLock(file);
@@ -400,7 +401,7 @@ class FileGoneError extends Error {}
 function openError(file: string, error: unknown): AuditError {
   return new AuditError('open_failed', `cannot open the audit log ${file}: ${errorText(error)}`, {
     cause: error,
-    hint: 'choose a writable directory with --audit-dir or JIT_AUDIT_DIR',
+    hint: 'pass --audit-log FILE in a writable directory, or set JIT_AUDIT_DIR',
   });
 }
 

@@ -315,6 +315,20 @@ describe('clear errors', () => {
     }
   });
 
+  it('an audit log that cannot be created: one line, before any grant, no hang', async () => {
+    const result = await runJit(
+      ['run', '--config', target.configPath, '--audit-log', '/proc/nope/audit.jsonl', '--', 'true'],
+      {
+        env: target.env,
+        timeout: 20_000,
+      },
+    );
+    expect(result.exitCode).toBe(1);
+    expectOneLineError(result.stderr, /cannot open the audit log \/proc\/nope\/audit\.jsonl/);
+    expect(result.stderr).toContain('--audit-log');
+    expect(await jitRoles()).toEqual([]);
+  });
+
   it('--ttl above max_ttl', async () => {
     const result = await runJit(['run', '--config', target.configPath, '--ttl', '5h', '--', 'true'], {
       env: target.env,
