@@ -37,7 +37,14 @@ export class MessageFramer {
   private header = Buffer.alloc(5);
   private headerLength = 0;
   /** A wanted message being assembled across chunks. */
-  private partial: Buffer | undefined;
+  /**
+   * A wanted message being assembled across chunks, kept as the pieces that arrived (views of
+   * the chunks) and joined once complete: memory follows the bytes received, not the length a
+   * peer claims (a 5-byte header announcing 1 GB must not make us allocate 1 GB).
+   */
+  private partialParts: Buffer[] = [];
+  /** Declared size of the message being assembled; 0 when none. */
+  private partialTotal = 0;
   private partialFilled = 0;
   private partialType = 0;
   /** Bytes still to stream of an unwanted message that spans chunks. */
@@ -63,7 +70,7 @@ export class MessageFramer {
 
   /** True when the stream sits exactly between two messages (safe to inject a message of our own). */
   get atBoundary(): boolean {
-    return this.headerLength === 0 && this.partial === undefined && this.streamRemaining === 0;
+    return this.headerLength === 0 && this.partialTotal === 0 && this.streamRemaining === 0;
   }
 
   /** True while a `Pause` verdict holds the stream. */
@@ -115,15 +122,15 @@ export class MessageFramer {
       offset = take;
       if (this.streamRemaining > 0) return;
     }
-    if (this.partial !== undefined) {
-      const need = this.partial.length - this.partialFilled;
-      const take = Math.min(need, end - offset);
-      chunk.copy(this.partial, this.partialFilled, offset, offset + take);
+    if (this.partialTotal > 0) {
+      const take = Math.min(this.partialTotal - this.partialFilled, end - offset);
+      this.partialParts.push(chunk.subarray(offset, offset + take));
       this.partialFilled += take;
       offset += take;
-      if (this.partialFilled < this.partial.length) return;
-      const message = this.partial;
-      this.partial = undefined;
+      if (this.partialFilled < this.partialTotal) return;
+      const message = Buffer.concat(this.partialParts, this.partialTotal);
+      this.partialParts = [];
+      this.partialTotal = 0;
       this.partialFilled = 0;
       if (!this.deliverAlone(this.partialType, message, sink, chunk.subarray(offset))) return;
     }
@@ -213,15 +220,15 @@ export class MessageFramer {
       this.streamRemaining = total - head.length - take;
       return this.streamRemaining === 0 ? offset + take : -1;
     }
-    const message = Buffer.allocUnsafe(total);
-    head.copy(message, 0);
-    chunk.copy(message, head.length, offset, offset + take);
+    const body = chunk.subarray(offset, offset + take);
     if (head.length + take < total) {
-      this.partial = message;
+      this.partialParts = [head, body];
+      this.partialTotal = total;
       this.partialFilled = head.length + take;
       this.partialType = type;
       return -1;
     }
+    const message = Buffer.concat([head, body], total);
     return this.deliverAlone(type, message, sink, chunk.subarray(offset + take)) ? offset + take : -1;
   }
 

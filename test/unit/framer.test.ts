@@ -595,3 +595,18 @@ describe('writesDuring: runs continue over forwarded messages whose handler writ
     ).toBe(true);
   });
 });
+
+describe('a peer claiming a huge message', () => {
+  it('costs memory for the bytes that arrived, not the length it announced', () => {
+    const framer = new MessageFramer(() => true);
+    const header = Buffer.alloc(5 + 1024);
+    header.write('Q', 0, 'latin1');
+    header.writeInt32BE(0x3fff0000, 1); // ~1 GB announced, 1 KB sent
+    const before = process.memoryUsage().arrayBuffers;
+    framer.push(header, { forward: () => {}, message: () => Verdict.Forward });
+    framer.push(Buffer.alloc(4096), { forward: () => {}, message: () => Verdict.Forward });
+    const grown = process.memoryUsage().arrayBuffers - before;
+    expect(grown).toBeLessThan(16 * 1024 * 1024);
+    expect(framer.atBoundary).toBe(false);
+  });
+});
