@@ -15,6 +15,7 @@ import { findPgbouncer, startPgbouncer } from './lib/pgbouncer.js';
 import { oneLine, prepareDatabase, randomSecret, startPostgres } from './lib/postgres.js';
 import { BenchError, killAll, runToEnd } from './lib/processes.js';
 import { ENDPOINTS, ENDPOINT_LABEL, renderReport } from './lib/report.js';
+import { startBareRelay } from './lib/bare-relay.js';
 import { WORKLOADS, checkEndpoint } from './lib/workloads.js';
 
 /** @typedef {import('./lib/report.js').Endpoint} Endpoint */
@@ -111,6 +112,8 @@ async function main() {
   let postgres;
   /** @type {Awaited<ReturnType<typeof startPgbouncer>> | undefined} */
   let pgbouncer;
+  /** @type {Awaited<ReturnType<typeof startBareRelay>> | undefined} */
+  let relay;
   /** @type {Awaited<ReturnType<typeof startJitProxy>> | undefined} */
   let proxy;
 
@@ -175,6 +178,12 @@ async function main() {
       upstream: login,
     });
     conns.set('pgbouncer', pgbouncer.conn);
+    checkInterrupted();
+
+    // The floor for any Node proxy: what a relay that does no work at all reaches here, today.
+    progress('setup: starting the bare Node relay (reference)');
+    relay = await startBareRelay({ port: await freePort(), upstream: login });
+    conns.set('relay', relay.conn);
     checkInterrupted();
 
     progress('setup: starting jit proxy');
@@ -296,6 +305,7 @@ async function main() {
   } finally {
     await proxy?.stop().catch(() => {});
     await pgbouncer?.stop().catch(() => {});
+    await relay?.stop().catch(() => {});
     await postgres?.stop().catch(() => {});
     await rm(tmpRoot, { recursive: true, force: true }).catch(() => {});
   }

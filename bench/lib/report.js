@@ -2,11 +2,16 @@
 // Turns the collected samples into the Markdown report (pure: no I/O).
 
 /** The endpoints in table order. */
-export const ENDPOINTS = /** @type {const} */ (['direct', 'pgbouncer', 'jit']);
+export const ENDPOINTS = /** @type {const} */ (['direct', 'pgbouncer', 'relay', 'jit']);
 /** @typedef {(typeof ENDPOINTS)[number]} Endpoint */
 
 /** @type {Record<Endpoint, string>} */
-export const ENDPOINT_LABEL = { direct: 'direct', pgbouncer: 'PgBouncer', jit: 'jit' };
+export const ENDPOINT_LABEL = {
+  direct: 'direct',
+  pgbouncer: 'PgBouncer',
+  relay: 'bare Node relay',
+  jit: 'jit',
+};
 
 /**
  * Samples of one workload on one endpoint: the measured values (in run order) and the
@@ -105,13 +110,20 @@ export function renderReport({ meta, workloads, cells, peakRssMb, notes }) {
       `${meta.cpus}, ${meta.load} · ${meta.rounds} round${meta.rounds === 1 ? '' : 's'} × ${meta.durationS} s per pgbench run ` +
       '(median; endpoint order rotates every run)',
     '',
-    '| workload | direct | PgBouncer | jit | jit/PgBouncer | jit/direct | target |',
-    '|---|--:|--:|--:|--:|--:|---|',
+    '| workload | direct | PgBouncer | bare Node relay | jit | jit/PgBouncer | relay/PgBouncer | jit/direct | target |',
+    '|---|--:|--:|--:|--:|--:|--:|--:|---|',
   ];
   for (const workload of workloads) {
     const byEndpoint = cells.get(workload.id) ?? new Map();
-    const [direct, pgbouncer, jit] = ENDPOINTS.map((endpoint) => cellMedian(byEndpoint.get(endpoint)));
+    const median = (/** @type {Endpoint} */ endpoint) => cellMedian(byEndpoint.get(endpoint));
+    const [direct, pgbouncer, relay, jit] = [
+      median('direct'),
+      median('pgbouncer'),
+      median('relay'),
+      median('jit'),
+    ];
     const vsPgbouncer = ratio(jit, pgbouncer);
+    const relayVsPgbouncer = ratio(relay, pgbouncer);
     const vsDirect = ratio(jit, direct);
     const targetText = (TARGETS[workload.id] ?? [])
       .map((target) => {
@@ -123,7 +135,7 @@ export function renderReport({ meta, workloads, cells, peakRssMb, notes }) {
     lines.push(
       `| ${workload.label} (${workload.unit}) | ` +
         ENDPOINTS.map((endpoint) => formatCell(byEndpoint.get(endpoint))).join(' | ') +
-        ` | ${formatRatio(vsPgbouncer)} | ${formatRatio(vsDirect)} | ${targetText} |`,
+        ` | ${formatRatio(vsPgbouncer)} | ${formatRatio(relayVsPgbouncer)} | ${formatRatio(vsDirect)} | ${targetText} |`,
     );
   }
   lines.push('');
