@@ -113,6 +113,14 @@ export async function prepareDatabase(admin, progress) {
         'FROM generate_series(1,1000000) g',
     );
     await client.query(`GRANT SELECT ON big TO ${NAMES.group}`);
+    // The same shape with personal data: jit's default policy masks `email` and `card_number`.
+    await client.query(
+      "CREATE TABLE big_people AS SELECT g AS id, 'user' || g || '@example' || (g % 97) || '.com' AS email, " +
+        "now() AS ts, to_char(4000000000000000 + g * 7919::bigint, 'FM0000000000000000') AS card_number " +
+        'FROM generate_series(1,1000000) g',
+    );
+    await client.query(`GRANT SELECT ON big_people TO ${NAMES.group}`);
+    await client.query('VACUUM (FREEZE, ANALYZE) big_people');
     // Set hint bits and statistics now, so the first measured scan does not pay for them.
     await client.query('VACUUM (FREEZE, ANALYZE) big');
     await client.query('SELECT count(*) FROM pgbench_accounts');

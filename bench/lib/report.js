@@ -33,6 +33,7 @@ export const TARGETS = {
     { against: 'pgbouncer', min: 0.7, label: 'issue 3, guard + audit' },
   ],
   'select-1m': [{ against: 'direct', min: 0.9, label: 'issue 2' }],
+  'select-1m-masked': [{ against: 'direct', min: 0.85, label: 'issue 4, masking' }],
 };
 /** Peak RSS cap for the proxy, in MB. */
 export const RSS_TARGET_MB = 150;

@@ -38,6 +38,19 @@ const STEPS: Step[] = [
     sql: 'SELECT id, full_name, city FROM customers ORDER BY id LIMIT 3',
   },
   {
+    title: 'Now their contact details (jit masks personal data before it reaches the agent)',
+    sql: 'SELECT id, full_name, email, phone, ssn, card_number FROM customers ORDER BY id LIMIT 3',
+  },
+  {
+    title: 'Try to get the emails out another way: computed, aliased, as JSON',
+    sql: `SELECT lower(email) AS contact, ssn AS harmless, row_to_json(c)->>'card_number' AS card
+  FROM customers c ORDER BY id LIMIT 2`,
+  },
+  {
+    title: 'Joins and counts still work on masked columns',
+    sql: 'SELECT count(DISTINCT email) AS distinct_emails, count(*) AS customers FROM customers',
+  },
+  {
     title: 'Mark the oldest paid order as shipped',
     sql: `UPDATE orders SET status = 'shipped'
  WHERE id = (SELECT min(id) FROM orders WHERE status = 'paid')

@@ -125,6 +125,7 @@ async function runWithGrant(
     ['connections', `${connections} through the proxy`],
     ['role dropped', 'verified in pg_roles'],
     ['audit trail', audit.line],
+    ['masked', audit.masked],
     ['agent exit code', String(exitCode)],
   ];
   say('the audit trail (what `jit audit show` prints; SQL normalized, so literal values stay out of it)');
@@ -175,7 +176,7 @@ function formatElapsed(ms: number): string {
 }
 
 /** The session's audit records as a table, and one line on the hash chain and the decisions. */
-async function summarizeAudit(file: string): Promise<{ line: string; table: string[] }> {
+async function summarizeAudit(file: string): Promise<{ line: string; table: string[]; masked: string }> {
   const records: AuditRecord[] = [];
   for await (const { record } of readRecords(file)) if (record) records.push(record);
   const verified = await verifyFile(file);
@@ -190,8 +191,21 @@ async function summarizeAudit(file: string): Promise<{ line: string; table: stri
       .map((cell, i) => (i === row.length - 1 ? cell.slice(0, 90) : cell.padEnd(widths[i] ?? 0)))
       .join('  ')
       .trimEnd();
+  const masked = new Map<string, number>();
+  let maskedStatements = 0;
+  for (const record of records) {
+    const values = (record.detail as { masked_values?: Record<string, number> } | undefined)?.masked_values;
+    if (!values) continue;
+    maskedStatements++;
+    for (const [column, n] of Object.entries(values)) masked.set(column, (masked.get(column) ?? 0) + n);
+  }
+  const total = [...masked.values()].reduce((a, b) => a + b, 0);
   return {
     line: `${records.length} records, ${chain}: ${count('allowed')} allowed, ${count('blocked')} blocked, ${count('denied')} denied`,
     table: [render(header), ...cells.map(render)],
+    masked:
+      total === 0
+        ? 'no values'
+        : `${total} values in ${maskedStatements} statements (${[...masked.keys()].join(', ')})`,
   };
 }

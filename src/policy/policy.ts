@@ -5,6 +5,9 @@ import { parseDuration } from '../util/duration.js';
 import { isJitError } from '../util/errors.js';
 import { PolicyError } from './parse.js';
 import { canonicalSetting } from './security-settings.js';
+import { BUILTIN_DETECTORS, Detectors, type DetectorDef } from './mask/detectors.js';
+import { columnGlobProblem, type MaskingPolicy } from './mask/rules.js';
+import { MASK_STRATEGIES } from './mask/types.js';
 import { CATEGORIES, knownStatementNames, type Category } from './statement-kinds.js';
 
 /** What a rule does with a statement it matches. */
@@ -42,8 +45,8 @@ export interface Policy {
   approval: { timeoutMs: number; whenUnattended: 'deny' };
   audit: { sql: 'normalized' | 'raw'; durability: 'async' | 'sync' };
   rules: Rule[];
-  /** Opaque until the masking issue defines it; always an array. */
-  masking: unknown[];
+  /** Which columns and values are masked in results (design.md "Policy" → masking). */
+  masking: MaskingPolicy;
   /** The file it came from, or 'built-in default'. */
   source: string;
 }
@@ -99,22 +102,27 @@ export const DEFAULT_RULES: readonly Rule[] = [
   { name: 'procedural', match: { statements: ['do', 'call', 'dynamic_sql'] }, action: 'approve' },
 ];
 
-const DEFAULT_MASKING: readonly unknown[] = [
-  {
-    columns: [
-      '*.email',
-      '*.*email*',
-      '*.ssn',
-      '*.*phone*',
-      '*.*card*',
-      '*.password*',
-      '*.*token*',
-      '*.*secret*',
-    ],
-    strategy: 'partial',
-  },
-  { detect: ['email', 'credit_card', 'us_ssn', 'phone', 'jwt', 'aws_key'], strategy: 'redact' },
-];
+const DEFAULT_MASKING: MaskingPolicy = {
+  columns: [
+    {
+      columns: [
+        '*.email',
+        '*.*email*',
+        '*.ssn',
+        '*.*phone*',
+        '*.*card*',
+        '*.password*',
+        '*.*token*',
+        '*.*secret*',
+      ],
+      strategy: 'partial',
+    },
+  ],
+  detectors: ['email', 'credit_card', 'us_ssn', 'phone', 'jwt', 'aws_key'].map((name) => ({
+    name,
+    strategy: 'redact' as const,
+  })),
+};
 
 const DEFAULT_TIMEOUT_MS = 120_000;
 
@@ -125,7 +133,7 @@ export const DEFAULT_POLICY: Policy = Object.freeze({
   approval: { timeoutMs: DEFAULT_TIMEOUT_MS, whenUnattended: 'deny' },
   audit: { sql: 'normalized', durability: 'async' },
   rules: DEFAULT_RULES.map((rule) => ({ ...rule, match: { ...rule.match } })),
-  masking: [...DEFAULT_MASKING],
+  masking: DEFAULT_MASKING,
   source: 'built-in default',
 }) as Policy;
 
@@ -135,6 +143,8 @@ const KEYS = {
   audit: ['sql', 'durability'],
   rule: ['name', 'match', 'action'],
   match: ['statements', 'categories', 'functions', 'unbounded', 'relations', 'settings'],
+  masking: ['columns', 'detect', 'strategy'],
+  detector: ['name', 'pattern'],
 } as const;
 const AUDIT_SQL = ['normalized', 'raw'] as const;
 const AUDIT_DURABILITY = ['async', 'sync'] as const;
@@ -269,12 +279,74 @@ function validate(raw: unknown, file: string): Policy {
   const approval = parseApproval(v, root.approval);
   const audit = parseAudit(v, root.audit);
   const rules = root.rules === undefined ? DEFAULT_POLICY.rules : parseRules(v, root.rules);
-  let masking: unknown[] = DEFAULT_POLICY.masking;
-  if (root.masking !== undefined && root.masking !== null) {
-    if (!Array.isArray(root.masking)) v.fail('masking', `must be a list (got ${describe(root.masking)})`);
-    masking = root.masking as unknown[];
-  }
+  const masking =
+    root.masking === undefined || root.masking === null
+      ? DEFAULT_POLICY.masking
+      : parseMasking(v, root.masking);
   return { mode, onParseError, approval, audit, rules, masking, source: file };
+}
+
+/**
+ * `masking:` — a list of `{ columns: [globs], strategy }` and `{ detect: [names or
+ * { name, pattern }], strategy }` entries; `masking: []` turns masking off.
+ */
+function parseMasking(v: Validator, raw: unknown): MaskingPolicy {
+  if (!Array.isArray(raw)) {
+    v.fail('masking', `must be a list (got ${describe(raw)}); write \`masking: []\` to mask nothing`);
+  }
+  const policy: MaskingPolicy = { columns: [], detectors: [] };
+  raw.forEach((item, index) => {
+    const key = `masking[${index}]`;
+    const doc = v.mapping(key, item);
+    v.keys(key, doc, KEYS.masking);
+    // YAML reads a bare `null` as no value: `strategy: null` means the null strategy.
+    const written = 'strategy' in doc ? (doc.strategy === null ? 'null' : doc.strategy) : 'redact';
+    const strategy = v.oneOf(`${key}.strategy`, written, MASK_STRATEGIES);
+    if ((doc.columns === undefined) === (doc.detect === undefined)) {
+      v.fail(key, 'needs exactly one of `columns:` (column globs) or `detect:` (value detectors)');
+    }
+    if (doc.columns !== undefined) {
+      const columns = v.strings(`${key}.columns`, doc.columns);
+      columns.forEach((glob, i) => {
+        const problem = columnGlobProblem(glob);
+        if (problem) v.fail(`${key}.columns[${i}]`, problem);
+      });
+      policy.columns.push({ columns, strategy });
+      return;
+    }
+    const list = typeof doc.detect === 'string' ? [doc.detect] : doc.detect;
+    if (!Array.isArray(list) || list.length === 0) {
+      v.fail(`${key}.detect`, `must be a non-empty list of detector names (${BUILTIN_DETECTORS.join(', ')})`);
+    }
+    list.forEach((entry, i) => {
+      const at = `${key}.detect[${i}]`;
+      let def: DetectorDef;
+      if (typeof entry === 'string') {
+        if (!BUILTIN_DETECTORS.includes(entry)) {
+          const hint = suggestion(entry, BUILTIN_DETECTORS) || ` (built-in: ${BUILTIN_DETECTORS.join(', ')})`;
+          v.fail(at, `unknown detector '${entry}'${hint}; or write { name, pattern } for your own`);
+        }
+        def = { name: entry, strategy };
+      } else {
+        const custom = v.mapping(at, entry);
+        v.keys(at, custom, KEYS.detector);
+        if (typeof custom.name !== 'string' || !RULE_NAME.test(custom.name)) {
+          v.fail(`${at}.name`, 'required: letters, digits, `_`, `.` and `-`');
+        }
+        if (typeof custom.pattern !== 'string' || custom.pattern === '') {
+          v.fail(`${at}.pattern`, 'required: a regular expression (JavaScript syntax)');
+        }
+        def = { name: custom.name, strategy, pattern: custom.pattern };
+      }
+      try {
+        Detectors.compile([def]);
+      } catch (error) {
+        v.fail(at, error instanceof Error ? error.message : String(error));
+      }
+      policy.detectors.push(def);
+    });
+  });
+  return policy;
 }
 
 function parseApproval(v: Validator, raw: unknown): Policy['approval'] {

@@ -28,6 +28,8 @@ import { terminate as terminateMessage } from './frontend/writer.js';
 import { ProtocolError } from './protocol-error.js';
 import type { GuardControl, StatementGuard } from './guard/statement-guard.js';
 import { guardWantsUpstream } from './guard/statement-guard.js';
+import type { MaskControl, ResultMasker } from './mask/result-masker.js';
+import { maskerWantsUpstream } from './mask/result-masker.js';
 
 /** What happened on a connection, for the session's log, audit and UI. */
 export type ConnectionEvent =
@@ -73,6 +75,8 @@ export interface ConnectionContext {
   emit: (event: ConnectionEvent) => void;
   /** Set once the session no longer admits connections (grant expired, revoked, ended). */
   refusal: () => ErrorFields | undefined;
+  /** Makes the result masker of a connection; without one, results pass unmasked (masking off in the policy). */
+  createMasker?: (control: MaskControl) => ResultMasker;
   /** Makes the statement guard of a connection; without one, statements pass unchecked (tests of the relay only). */
   createGuard?: (connection: number, control: GuardControl) => StatementGuard;
 }
@@ -93,6 +97,10 @@ const QUERY = 0x51;
 const PARSE = 0x50;
 const FUNCTION_CALL = 0x46;
 const ERROR_RESPONSE = 0x45;
+const DATA_ROW = 0x44;
+const COPY_DATA = 0x64;
+/** Upstream replies the guard follows (its records, its replacement of a blocked statement's error). */
+const GUARDED_REPLIES = new Set([0x43, 0x45, 0x5a, 0x73, 0x49]);
 
 /**
  * One client connection: answers the startup phase and SCRAM itself, logs in upstream as
@@ -107,6 +115,7 @@ export class ClientConnection {
   });
   private readonly upstreamFramer: MessageFramer;
   private readonly guard: StatementGuard | undefined;
+  private readonly masker: ResultMasker | undefined;
   private upstream: net.Socket | undefined;
   private scram: ScramServer | undefined;
   private forwardedParams: Record<string, string> = {};
@@ -127,10 +136,23 @@ export class ClientConnection {
     forward: (bytes) => this.writeClient(bytes),
     message: (type, message) => {
       if (type === READY_FOR_QUERY) this.transactionStatus = String.fromCharCode(message[5] as number);
-      if (!this.guard) return Verdict.Forward;
-      const verdict = this.guard.onUpstreamMessage(type, message);
-      if (verdict === Verdict.Pause) this.upstream?.pause();
-      return verdict;
+      const masker = this.masker;
+      if (masker && !GUARDED_REPLIES.has(type)) {
+        // Rows, descriptions, COPY data, notices, notifications: the guard has no say in them.
+        const masked = masker.onUpstreamMessage(type, message);
+        if (masked === Verdict.Pause) this.upstream?.pause();
+        return masked;
+      }
+      const verdict = this.guard ? this.guard.onUpstreamMessage(type, message) : Verdict.Forward;
+      if (verdict === Verdict.Pause) {
+        this.upstream?.pause();
+        return verdict;
+      }
+      if (!masker) return verdict;
+      // The guard has let it through (or replaced a blocked statement's error): now the masker
+      // follows the end of the result, and masks what an error quotes when it is passed on.
+      const masked = masker.onUpstreamMessage(type, message);
+      return verdict === Verdict.Forward ? masked : verdict;
     },
   };
 
@@ -142,13 +164,24 @@ export class ClientConnection {
     this.guard = ctx.createGuard?.(id, {
       writeUpstream: (bytes) => this.writeUpstream(bytes),
       writeClient: (bytes) => this.writeClient(bytes),
+      takeMasked: () => this.masker?.takeMasked(),
       resumeClient: () => this.resumeClientFramer(),
       resumeUpstream: () => this.resumeUpstreamFramer(),
     });
+    this.masker = ctx.createMasker?.({
+      resumeUpstream: () => this.resumeUpstreamFramer(),
+      fail: (error) => this.fail(error),
+    });
+    const masker = this.masker;
     this.upstreamFramer = new MessageFramer(
-      this.guard
-        ? (type) => type === READY_FOR_QUERY || guardWantsUpstream(type)
-        : (type) => type === READY_FOR_QUERY,
+      masker
+        ? (type) =>
+            type === DATA_ROW || type === COPY_DATA
+              ? masker.wantsRows()
+              : type === READY_FOR_QUERY || maskerWantsUpstream(type) || guardWantsUpstream(type)
+        : this.guard
+          ? (type) => type === READY_FOR_QUERY || guardWantsUpstream(type)
+          : (type) => type === READY_FOR_QUERY,
       // Only an ErrorResponse can be replaced (a blocked statement's sentinel error).
       { writesDuring: (type) => type === ERROR_RESPONSE },
     );
@@ -198,10 +231,10 @@ export class ClientConnection {
           this.close('client sent Terminate');
           return Verdict.Consumed;
         }
-        if (!this.guard) return Verdict.Forward;
         {
-          const verdict = this.guard.onClientMessage(type, message);
+          const verdict = this.guard ? this.guard.onClientMessage(type, message) : Verdict.Forward;
           if (verdict === Verdict.Pause) this.client.pause();
+          else this.masker?.onClientMessage(type, message, verdict !== Verdict.Forward);
           return verdict;
         }
       case Step.Connecting:

@@ -13,8 +13,14 @@ export type Verdict = (typeof Verdict)[keyof typeof Verdict];
 export interface FrameSink {
   /** A run of bytes to pass through unchanged (whole messages, or a streamed part of one). */
   forward(bytes: Buffer): void;
-  /** A whole message of a type the framer was told to deliver (`type` 0 = untyped startup-phase message). */
-  message(type: number, message: Buffer): Verdict;
+  /**
+   * A whole message of a type the framer was told to deliver (`type` 0 = untyped startup-phase
+   * message). Besides a Verdict it may return replacement bytes, which the framer sends in the
+   * message's place, in order (an empty Buffer drops the message). A replacement that is the
+   * message itself rewritten in place — a view with the same start, no longer — stays part of
+   * the pass-through run (no extra write).
+   */
+  message(type: number, message: Buffer): Verdict | Buffer;
 }
 
 /** PostgreSQL refuses messages over 1 GB; so do we (a bogus length must not make us allocate it). */
@@ -149,7 +155,10 @@ export class MessageFramer {
     }
 
     // 2. Whole messages inside this chunk, merged into as few pass-through runs as possible.
+    // The run is chunk[runStart, write). A message the sink rewrote in place and shortened
+    // leaves a gap: what follows is moved down over it, so the run stays one write.
     let runStart = offset;
+    let write = offset;
     while (offset < end) {
       const headerSize = this.untyped ? 4 : 5;
       if (end - offset < headerSize) break;
@@ -162,35 +171,61 @@ export class MessageFramer {
       if (!wanted) {
         if (end - offset < total) {
           // Stream the start of a large unwanted message now, the rest as it arrives.
-          sink.forward(chunk.subarray(runStart, end));
+          if (write === offset) sink.forward(chunk.subarray(runStart, end));
+          else {
+            if (runStart < write) sink.forward(chunk.subarray(runStart, write));
+            sink.forward(chunk.subarray(offset, end));
+          }
           this.streamRemaining = total - (end - offset);
           return;
         }
+        if (write !== offset) chunk.copyWithin(write, offset, offset + total);
+        write += total;
         offset += total;
         continue;
       }
       if (end - offset < total) break;
       // Flush before a message whose handler may write, so its writes come after the run.
-      if (runStart < offset && (this.untyped || this.writesDuring(type))) {
-        sink.forward(chunk.subarray(runStart, offset));
-        runStart = offset;
+      if (runStart < write && (this.untyped || this.writesDuring(type))) {
+        sink.forward(chunk.subarray(runStart, write));
+        runStart = write = offset;
       }
       const message = chunk.subarray(offset, offset + total);
       const verdict = sink.message(type, message);
+      if (typeof verdict !== 'number') {
+        if (
+          verdict.buffer === message.buffer &&
+          verdict.byteOffset === message.byteOffset &&
+          verdict.length <= total
+        ) {
+          // Rewritten in place (same start, possibly shorter): still part of the run.
+          if (write !== offset) chunk.copyWithin(write, offset, offset + verdict.length);
+          write += verdict.length;
+        } else {
+          if (runStart < write) sink.forward(chunk.subarray(runStart, write));
+          if (verdict.length > 0) sink.forward(verdict);
+          runStart = write = offset + total;
+        }
+        offset += total;
+        continue;
+      }
       if (verdict === Verdict.Pause) {
-        if (runStart < offset) sink.forward(chunk.subarray(runStart, offset));
+        if (runStart < write) sink.forward(chunk.subarray(runStart, write));
         this.pauseWith(message, chunk.subarray(offset + total));
         return;
       }
       if (verdict !== Verdict.Forward) {
         // Consumed: the run stops before it (the handler wrote nothing, or the run was flushed).
-        if (runStart < offset) sink.forward(chunk.subarray(runStart, offset));
-        runStart = offset + total;
+        if (runStart < write) sink.forward(chunk.subarray(runStart, write));
+        runStart = write = offset + total;
+      } else {
+        if (write !== offset) chunk.copyWithin(write, offset, offset + total);
+        write += total;
       }
       offset += total;
     }
-    if (runStart < offset)
-      sink.forward(runStart === 0 && offset === end ? chunk : chunk.subarray(runStart, offset));
+    if (runStart < write)
+      sink.forward(runStart === 0 && write === end ? chunk : chunk.subarray(runStart, write));
 
     // 3. Keep the incomplete tail.
     if (offset === end) return;
@@ -235,6 +270,10 @@ export class MessageFramer {
   /** Delivers a message assembled outside the chunk; returns false when the stream paused. */
   private deliverAlone(type: number, message: Buffer, sink: FrameSink, rest: Buffer): boolean {
     const verdict = sink.message(type, message);
+    if (typeof verdict !== 'number') {
+      if (verdict.length > 0) sink.forward(verdict);
+      return true;
+    }
     if (verdict === Verdict.Forward) sink.forward(message);
     if (verdict !== Verdict.Pause) return true;
     this.pauseWith(message, rest);

@@ -19,6 +19,8 @@ import type { Approver } from '../proxy/guard/approver.js';
 import { UnattendedApprover } from '../proxy/guard/approver.js';
 import type { GuardContext } from '../proxy/guard/statement-guard.js';
 import { StatementGuard } from '../proxy/guard/statement-guard.js';
+import { createSessionMasking, type SessionMasking } from '../proxy/mask/session-masking.js';
+import { pgSslOptions } from '../grant/admin.js';
 import type { JitError } from '../util/errors.js';
 
 /** Why a session ended. */
@@ -59,6 +61,7 @@ export class JitSession {
   private endedResolve!: (reason: EndReason) => void;
   private closing: Promise<void> | undefined;
   private ending: Promise<void> | undefined;
+  private readonly masking: SessionMasking | undefined;
   /** Why the revoke at the end failed, if it did. */
   revokeError: Error | undefined;
   /** Why the audit log stopped the session, if it did. */
@@ -76,8 +79,10 @@ export class JitSession {
     ttlMs: number;
     audit: AuditLog;
     auditBase: Pick<AuditEvent, 'session' | 'grant' | 'identity' | 'target'>;
+    masking: SessionMasking | undefined;
   }) {
     this.id = args.id;
+    this.masking = args.masking;
     this.grant = args.grant;
     this.connection = args.connection;
     this.proxy = args.proxy;
@@ -162,7 +167,18 @@ export class JitSession {
       sentinel: `jit_blocked_statement_${randomBytes(12).toString('hex')}`,
       now: () => performance.now(),
     };
+    let masking: SessionMasking | undefined;
     try {
+      masking = createSessionMasking(options.policy.masking, {
+        host: target.upstream.host,
+        port: target.upstream.port,
+        user: grant.role,
+        password: grant.password,
+        database: grant.database,
+        ssl: pgSslOptions(target.tls),
+        connectionTimeoutMillis: 10_000,
+      });
+      if (masking) guardContext.writeCheck = masking.writeCheck;
       const oneTimePassword = randomBytes(24).toString('base64url');
       const proxy = new ProxyServer({
         port: options.port ?? 0,
@@ -174,6 +190,7 @@ export class JitSession {
         saltedPasswordCache: new Map(),
         emit: options.onConnectionEvent ?? (() => {}),
         createGuard: (connection, control) => new StatementGuard(connection, guardContext, control),
+        ...(masking ? { createMasker: masking.createMasker } : {}),
       });
       const { host, port } = await proxy.listen();
       const connection: ChildConnection = {
@@ -185,8 +202,19 @@ export class JitSession {
         session: id,
         expiresAt: grant.expiresAt,
       };
-      return new JitSession({ id, grant, connection, proxy, issuer, ttlMs: options.ttlMs, audit, auditBase });
+      return new JitSession({
+        id,
+        grant,
+        connection,
+        proxy,
+        issuer,
+        ttlMs: options.ttlMs,
+        audit,
+        auditBase,
+        masking,
+      });
     } catch (error) {
+      await masking?.close().catch(() => {});
       await issuer.revoke(grant).catch(() => {});
       audit.append({ ...auditBase, kind: 'grant_revoked', reason: 'session failed to start' });
       audit.append({
@@ -245,6 +273,7 @@ export class JitSession {
   private end(reason: EndReason): Promise<void> {
     this.ending ??= (async () => {
       clearTimeout(this.expiryTimer);
+      await this.masking?.close().catch(() => {});
       let revoked = true;
       try {
         await this.issuer.revoke(this.grant);

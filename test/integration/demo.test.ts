@@ -54,6 +54,17 @@ describe('jit demo', () => {
       expect(stdout).toMatch(/How many customers are there\?[\s\S]*?-{9}\n\s+200\n/);
       expect(stdout).toMatch(/Top 5 cities by order total[\s\S]*?city\s+orders\s+total\n(.*\n){6}/);
       expect(stdout).toMatch(/1 row updated \(order #\d+ is now shipped\)/);
+      // The customers' personal data reaches the agent masked, by every query the demo tries.
+      const data = generateSampleData();
+      for (const customer of data.customers.slice(0, 3)) {
+        for (const value of [customer.email, customer.phone, customer.ssn, customer.cardNumber]) {
+          expect(stdout).not.toContain(value);
+        }
+        expect(stdout).toContain(customer.fullName);
+      }
+      expect(stdout).toMatch(/ \w\*\*\*@example\.com /);
+      expect(stdout).toContain('[REDACTED:email]');
+      expect(stderr).toMatch(/masked {10}\d+ values in \d+ statements \(.*public\.customers\.email/);
       expect(stdout).toContain('agent: done.');
       expect(stdout).not.toContain('ERROR');
 

@@ -70,9 +70,29 @@ masking:
         },
         { name: 'everything', match: {}, action: 'allow' },
       ],
-      masking: [{ columns: ['*.email'], strategy: 'redact' }],
+      masking: { columns: [{ columns: ['*.email'], strategy: 'redact' }], detectors: [] },
       source: 'policy.yaml',
     });
+  });
+
+  it('reads masking entries: column globs, built-in and custom detectors, and `masking: []` for none', () => {
+    const policy = parsePolicy(
+      [
+        'masking:',
+        '  - { columns: ["public.people.ssn", "*.*email*"], strategy: hash }',
+        '  - { detect: [email, { name: employee_id, pattern: "EMP-[0-9]{6}" }], strategy: null }',
+        '',
+      ].join('\n'),
+      'p.yaml',
+    );
+    expect(policy.masking).toEqual({
+      columns: [{ columns: ['public.people.ssn', '*.*email*'], strategy: 'hash' }],
+      detectors: [
+        { name: 'email', strategy: 'null' },
+        { name: 'employee_id', strategy: 'null', pattern: 'EMP-[0-9]{6}' },
+      ],
+    });
+    expect(parsePolicy('masking: []\n', 'p.yaml').masking).toEqual({ columns: [], detectors: [] });
   });
 
   it('fills in defaults, including the default rules when `rules` is absent', () => {
@@ -204,6 +224,36 @@ masking:
       '`rules[0] (a).match.unbounded`: must be true or false (got string "yes")',
     ],
     ['masking not a list', 'masking: { a: 1 }\n', '`masking`: must be a list (got a mapping)'],
+    [
+      'masking entry with both kinds',
+      'masking: [{ columns: ["*.a"], detect: [email] }]\n',
+      '`masking[0]`: needs exactly one of `columns:` (column globs) or `detect:` (value detectors)',
+    ],
+    [
+      'masking strategy',
+      'masking: [{ columns: ["*.a"], strategy: hide }]\n',
+      '`masking[0].strategy`: must be one of redact | partial | hash | null',
+    ],
+    [
+      'masking glob',
+      'masking: [{ columns: ["email"] }]\n',
+      "`masking[0].columns[0]`: 'email' must be table.column or schema.table.column",
+    ],
+    [
+      'unknown detector',
+      'masking: [{ detect: [emial] }]\n',
+      "`masking[0].detect[0]`: unknown detector 'emial' (did you mean email?)",
+    ],
+    [
+      'custom detector without a pattern',
+      'masking: [{ detect: [{ name: emp }] }]\n',
+      '`masking[0].detect[0].pattern`: required',
+    ],
+    [
+      'custom detector matching nothing',
+      'masking: [{ detect: [{ name: emp, pattern: "x*" }] }]\n',
+      '`masking[0].detect[0]`:',
+    ],
     ['not a mapping', '- a\n', 'policy.yaml: must be a mapping (got a list)'],
     ['empty file', '', 'policy.yaml: the file is empty'],
     ['YAML syntax', 'mode: [\n', 'policy.yaml:2:1:'],
@@ -253,7 +303,29 @@ describe('DEFAULT_POLICY', () => {
       approval: { timeoutMs: 120_000, whenUnattended: 'deny' },
       audit: { sql: 'normalized', durability: 'async' },
     });
-    expect(DEFAULT_POLICY.masking).toHaveLength(2);
+    expect(DEFAULT_POLICY.masking.columns).toEqual([
+      {
+        columns: [
+          '*.email',
+          '*.*email*',
+          '*.ssn',
+          '*.*phone*',
+          '*.*card*',
+          '*.password*',
+          '*.*token*',
+          '*.*secret*',
+        ],
+        strategy: 'partial',
+      },
+    ]);
+    expect(DEFAULT_POLICY.masking.detectors.map((d) => `${d.name}:${d.strategy}`)).toEqual([
+      'email:redact',
+      'credit_card:redact',
+      'us_ssn:redact',
+      'phone:redact',
+      'jwt:redact',
+      'aws_key:redact',
+    ]);
   });
 
   it('round-trips through the validator (so every name in it is valid)', () => {

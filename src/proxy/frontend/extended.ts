@@ -53,3 +53,34 @@ export function commandRows(message: Buffer): number | undefined {
   const rows = Number(tag.slice(space + 1));
   return Number.isInteger(rows) ? rows : undefined;
 }
+
+/**
+ * Bind ('B'): the result-column format codes — empty (all text), one (all the same) or one per
+ * column (https://www.postgresql.org/docs/current/protocol-message-formats.html#PROTOCOL-MESSAGE-FORMATS-BIND).
+ */
+export function parseBindResultFormats(message: Buffer): number[] {
+  let offset = message.indexOf(0, 5) + 1;
+  offset = message.indexOf(0, offset) + 1;
+  if (offset <= 0) throw new ProtocolError('bad_message', 'malformed Bind message');
+  const need = (bytes: number): void => {
+    if (offset + bytes > message.length) throw new ProtocolError('bad_message', 'malformed Bind message');
+  };
+  need(2);
+  const paramFormats = message.readInt16BE(offset);
+  offset += 2 + 2 * paramFormats;
+  need(2);
+  const params = message.readInt16BE(offset);
+  offset += 2;
+  for (let i = 0; i < params; i++) {
+    need(4);
+    const length = message.readInt32BE(offset);
+    offset += 4 + Math.max(0, length);
+  }
+  need(2);
+  const count = message.readInt16BE(offset);
+  offset += 2;
+  need(2 * Math.max(0, count));
+  const formats: number[] = [];
+  for (let i = 0; i < count; i++) formats.push(message.readInt16BE(offset + 2 * i));
+  return formats;
+}

@@ -43,6 +43,11 @@ export interface GuardContext {
   sentinel: string;
   /** Monotonic milliseconds, injectable for tests. */
   now: () => number;
+  /**
+   * When masking is on: why a statement must not run because it copies masked data into an
+   * unmasked column (null: it may), possibly after a catalog lookup.
+   */
+  writeCheck?: (sql: string) => string | null | Promise<string | null>;
 }
 
 /** How the guard reaches the connection's sockets and framers. */
@@ -53,6 +58,8 @@ export interface GuardControl {
   resumeClient(): void;
   /** Continue the upstream stream after an audit flush (re-delivers the paused message). */
   resumeUpstream(): void;
+  /** Masked columns and value counts since the last call (the result masker's, when masking is on). */
+  takeMasked?(): Map<string, number> | undefined;
 }
 
 /** What a statement's audit record says about its decision. */
@@ -61,6 +68,8 @@ interface DecisionFacts {
   rule: string | undefined;
   reason: string | undefined;
   approver: string | undefined;
+  /** The masking write check has passed (or decided) this statement already. */
+  writeChecked?: boolean;
 }
 
 /**
@@ -327,6 +336,11 @@ export class StatementGuard {
         }
       }
     }
+    if ((facts.decision === 'allowed' || facts.decision === 'approved') && !facts.writeChecked) {
+      const checked = this.checkWrites(sql, facts);
+      if (checked === undefined) return Verdict.Pause;
+      facts = checked;
+    }
     if (facts.decision === 'blocked' || facts.decision === 'denied') {
       if (kind === 'parse') this.statements.delete(name);
       return this.block(kind, recordedSql, looked.fingerprint, facts);
@@ -339,6 +353,47 @@ export class StatementGuard {
       new Unit('query', this.segmentsSent++, recordedSql, looked.fingerprint, this.ctx.now(), facts),
     );
     return Verdict.Forward;
+  }
+
+  /**
+   * The masking write check (see WriteCheck): the facts to go on with, or undefined when the
+   * answer needs the catalog — the client stream pauses and the message is re-delivered then.
+   */
+  private checkWrites(sql: string, facts: DecisionFacts): DecisionFacts | undefined {
+    const check = this.ctx.writeCheck;
+    if (!check) return facts;
+    const outcome = (reason: string | null): DecisionFacts => {
+      if (reason === null) return { ...facts, writeChecked: true };
+      if (this.ctx.policy.mode === 'audit-only') {
+        return { ...facts, reason: `audit-only: would block: ${reason}`, writeChecked: true };
+      }
+      return {
+        decision: 'blocked',
+        rule: 'masked-data-copy',
+        reason: `${reason}; masked data may only be written into masked columns`,
+        approver: undefined,
+        writeChecked: true,
+      };
+    };
+    let verdict: string | null | Promise<string | null>;
+    try {
+      verdict = check(sql);
+    } catch {
+      verdict = 'its writes could not be checked against the masking rules';
+    }
+    if (!(verdict instanceof Promise)) return outcome(verdict);
+    verdict
+      .then(
+        (reason) => outcome(reason),
+        () =>
+          outcome('its writes could not be checked against the masking rules (the catalog is unreachable)'),
+      )
+      .then((decided) => {
+        if (this.closed) return;
+        this.resolvedHold = decided;
+        this.ctl.resumeClient();
+      });
+    return undefined;
   }
 
   /** Replaces a statement upstream with the sentinel and records the refusal now. */
@@ -448,6 +503,7 @@ export class StatementGuard {
   }
 
   private record(unit: Unit): void {
+    const masked = unit.kind === 'blocked' ? undefined : this.ctl.takeMasked?.();
     this.ctx.audit.append({
       kind: 'statement',
       session: this.ctx.session,
@@ -464,6 +520,8 @@ export class StatementGuard {
       duration_ms: Math.round((this.ctx.now() - unit.startedAt) * 1000) / 1000,
       rows: unit.hasRows ? unit.rows : undefined,
       sqlstate: unit.sqlstate,
+      masked: masked ? [...masked.keys()].sort() : undefined,
+      detail: masked ? { masked_values: Object.fromEntries(masked) } : undefined,
     });
   }
 
