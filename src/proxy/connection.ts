@@ -100,7 +100,11 @@ const ERROR_RESPONSE = 0x45;
 const DATA_ROW = 0x44;
 const COPY_DATA = 0x64;
 /** Upstream replies the guard follows (its records, its replacement of a blocked statement's error). */
-const GUARDED_REPLIES = new Set([0x43, 0x45, 0x5a, 0x73, 0x49]);
+const GUARDED_REPLIES: Uint8Array = (() => {
+  const table = new Uint8Array(256);
+  for (const type of [0x43, 0x45, 0x5a, 0x73, 0x49]) table[type] = 1;
+  return table;
+})();
 
 /**
  * One client connection: answers the startup phase and SCRAM itself, logs in upstream as
@@ -133,14 +137,16 @@ export class ClientConnection {
   };
 
   private readonly upstreamSink: FrameSink = {
+    shrunk: 0,
     forward: (bytes) => this.writeClient(bytes),
     message: (type, message) => {
       if (type === READY_FOR_QUERY) this.transactionStatus = String.fromCharCode(message[5] as number);
       const masker = this.masker;
-      if (masker && !GUARDED_REPLIES.has(type)) {
+      if (masker && GUARDED_REPLIES[type] !== 1) {
         // Rows, descriptions, COPY data, notices, notifications: the guard has no say in them.
         const masked = masker.onUpstreamMessage(type, message);
-        if (masked === Verdict.Pause) this.upstream?.pause();
+        if (masked === Verdict.Shrunk) this.upstreamSink.shrunk = masker.shrunk;
+        else if (masked === Verdict.Pause) this.upstream?.pause();
         return masked;
       }
       const verdict = this.guard ? this.guard.onUpstreamMessage(type, message) : Verdict.Forward;

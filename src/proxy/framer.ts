@@ -5,8 +5,10 @@ import { ProtocolError } from './protocol-error.js';
  * `Forward`: pass the original bytes on unchanged (merged with neighbours into one write).
  * `Consumed`: the owner handled it (replied, rewrote, dropped).
  * `Pause`: stop here; the message and everything after it stay buffered until `resume()`.
+ * `Shrunk`: the owner rewrote the message in place and it is now `sink.shrunk` bytes long (no
+ * longer than before); it stays part of the pass-through run.
  */
-export const Verdict = { Forward: 0, Consumed: 1, Pause: 2 } as const;
+export const Verdict = { Forward: 0, Consumed: 1, Pause: 2, Shrunk: 3 } as const;
 export type Verdict = (typeof Verdict)[keyof typeof Verdict];
 
 /** Receives a framer's output. Implementations do no I/O of their own beyond queueing writes. */
@@ -21,6 +23,8 @@ export interface FrameSink {
    * the pass-through run (no extra write).
    */
   message(type: number, message: Buffer): Verdict | Buffer;
+  /** After a `Shrunk` verdict: the message's new length. */
+  shrunk?: number;
 }
 
 /** PostgreSQL refuses messages over 1 GB; so do we (a bogus length must not make us allocate it). */
@@ -209,6 +213,13 @@ export class MessageFramer {
         offset += total;
         continue;
       }
+      if (verdict === Verdict.Shrunk) {
+        const length = Math.min(sink.shrunk ?? total, total);
+        if (write !== offset) chunk.copyWithin(write, offset, offset + length);
+        write += length;
+        offset += total;
+        continue;
+      }
       if (verdict === Verdict.Pause) {
         if (runStart < write) sink.forward(chunk.subarray(runStart, write));
         this.pauseWith(message, chunk.subarray(offset + total));
@@ -275,6 +286,8 @@ export class MessageFramer {
       return true;
     }
     if (verdict === Verdict.Forward) sink.forward(message);
+    else if (verdict === Verdict.Shrunk)
+      sink.forward(message.subarray(0, Math.min(sink.shrunk ?? 0, message.length)));
     if (verdict !== Verdict.Pause) return true;
     this.pauseWith(message, rest);
     return false;

@@ -610,3 +610,70 @@ describe('a peer claiming a huge message', () => {
     expect(framer.atBoundary).toBe(false);
   });
 });
+
+describe('MessageFramer: messages rewritten by the sink', () => {
+  /** A sink that shortens every 'D' message to its header plus its first body byte, in place. */
+  function shrinkingSink(out: Buffer[]): FrameSink {
+    const sink: FrameSink = {
+      shrunk: 0,
+      forward: (bytes) => out.push(Buffer.from(bytes)),
+      message: (type, message) => {
+        if (type !== 0x44 || message.length <= 6) return Verdict.Forward;
+        message.writeInt32BE(5, 1);
+        sink.shrunk = 6;
+        return Verdict.Shrunk;
+      },
+    };
+    return sink;
+  }
+
+  const rows = [
+    msg('D', 'abcdef'),
+    msg('C', cstr('SELECT 1')),
+    msg('D', 'xy'),
+    msg('D', 'longer row body'),
+    msg('Z', 'I'),
+  ];
+  const expected = Buffer.concat([
+    msg('D', 'a'),
+    msg('C', cstr('SELECT 1')),
+    msg('D', 'x'),
+    msg('D', 'l'),
+    msg('Z', 'I'),
+  ]);
+
+  it('keeps a message shrunk in place in the pass-through run, moving what follows down over the gap', () => {
+    const out: Buffer[] = [];
+    const framer = new MessageFramer((type) => type === 0x44, { writesDuring: () => false });
+    framer.push(Buffer.concat(rows), shrinkingSink(out));
+    expect(out).toHaveLength(1);
+    expect(Buffer.concat(out)).toEqual(expected);
+  });
+
+  it('gives the same bytes whatever the chunking', () => {
+    const stream = Buffer.concat(rows);
+    for (let split = 1; split < stream.length; split++) {
+      const out: Buffer[] = [];
+      const framer = new MessageFramer((type) => type === 0x44, { writesDuring: () => false });
+      const sink = shrinkingSink(out);
+      framer.push(Buffer.from(stream.subarray(0, split)), sink);
+      framer.push(Buffer.from(stream.subarray(split)), sink);
+      expect(Buffer.concat(out), `split at ${split}`).toEqual(expected);
+    }
+  });
+
+  it('sends a replacement Buffer in the message’s place, in order', () => {
+    const out: Buffer[] = [];
+    const framer = new MessageFramer((type) => type === 0x44, { writesDuring: () => false });
+    framer.push(Buffer.concat([msg('T', 'x'), msg('D', 'secret'), msg('D', 'drop me'), msg('Z', 'I')]), {
+      forward: (bytes) => out.push(Buffer.from(bytes)),
+      message: (_type, message) =>
+        message.includes('secret')
+          ? msg('D', '******')
+          : message.includes('drop')
+            ? Buffer.alloc(0)
+            : Verdict.Forward,
+    });
+    expect(Buffer.concat(out)).toEqual(Buffer.concat([msg('T', 'x'), msg('D', '******'), msg('Z', 'I')]));
+  });
+});

@@ -193,6 +193,8 @@ export class ResultMasker {
   #waiting = false;
   readonly #touched = new Set<RowPlan>();
   readonly #extraCounts = new Map<string, number>();
+  /** After a `Shrunk` verdict: the new length of the row rewritten in place. */
+  shrunk = 0;
 
   constructor(ctx: MaskContext, ctl: MaskControl) {
     this.#ctx = ctx;
@@ -609,7 +611,8 @@ export class ResultMasker {
     }
     if (write === read) return Verdict.Forward;
     writeI32(message, 1, write - 1);
-    return message.subarray(0, write);
+    this.shrunk = write;
+    return Verdict.Shrunk;
   }
 
   /**
