@@ -220,7 +220,10 @@ export class ResultMasker {
         this.#pending.push({ kind: 'parse' });
         const { name, sql } = parseParse(message);
         if (replaced) this.#statements.delete(name);
-        else this.#statements.set(name, { sql });
+        else {
+          this.#statements.set(name, { sql });
+          this.#noteDeclarations(sql);
+        }
         return;
       }
       case 0x42: {
