@@ -1,3 +1,4 @@
+import './v8-flags.js';
 import { buildProgram } from './program.js';
 
 await buildProgram().parseAsync(process.argv);
