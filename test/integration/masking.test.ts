@@ -367,7 +367,8 @@ describe('masking through the proxy (every channel the client can read)', () => 
     const result = await psqlScript(
       [
         'LISTEN ch;',
-        "SELECT pg_notify('ch', email || ' ' || ssn || ' ' || card_number || ' ' || phone) FROM people WHERE id = 8;",
+        "SELECT pg_notify('ch', notes) FROM people WHERE id = 8;",
+        "SELECT pg_notify('ch', 'call ' || $$" + '(415) 555-1208' + '$$);',
         "DO $$ BEGIN RAISE NOTICE 'found %', (SELECT email || ' ' || card_number FROM people WHERE id = 9); END $$;",
         'SELECT email::int FROM people WHERE id = 10;',
         'SELECT card_number::int FROM people WHERE id = 10;',
@@ -377,7 +378,10 @@ describe('masking through the proxy (every channel the client can read)', () => 
       ].join('\n'),
       ['-v', 'VERBOSITY=verbose'],
     );
-    expect(result.stdout + result.stderr).toContain('Asynchronous notification "ch"');
+    expect(result.stdout + result.stderr).toContain(
+      'Asynchronous notification "ch" with payload "prefers mail to [REDACTED:email] after 5pm"',
+    );
+    expect(result.stdout + result.stderr).toContain('with payload "call [REDACTED:phone]"');
     expect(result.stderr).toContain('22P02');
     expect(result.stderr).toContain('23505');
     expect(result.stderr).toContain('[REDACTED');
@@ -418,6 +422,17 @@ describe('masking through the proxy (every channel the client can read)', () => 
       Number((await c.query('SELECT count(*) AS n FROM scratch')).rows[0].n),
     );
     expect(copied).toBe(0);
+    expectNoLeaks();
+  });
+
+  it.each([
+    ['a notification payload', "SELECT pg_notify('ch', api_token) FROM people WHERE id = 1"],
+    ['a session setting', "SELECT set_config('app.x', api_token, false) FROM people WHERE id = 1"],
+    ['a large object', "SELECT lo_from_bytea(0, convert_to(api_token, 'UTF8')) FROM people WHERE id = 1"],
+  ])('refuses to carry masked data out through %s', async (_label, sql) => {
+    const result = await psql(sql, ['-v', 'VERBOSITY=verbose']);
+    expect(result.exitCode).not.toBe(0);
+    expect(result.stderr).toContain('masked-data-copy');
     expectNoLeaks();
   });
 

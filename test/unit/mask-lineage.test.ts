@@ -800,6 +800,20 @@ describe('analyzeSql: cursors, prepared statements, other statements', () => {
     );
   });
 
+  it('calls that carry a value past the result (pg_notify, set_config, large objects) are writes', () => {
+    const [notify] = analyzeSql("SELECT pg_notify('ch', lower(c.email)) FROM c") ?? [];
+    expect(notify?.writes).toEqual([
+      {
+        target: { name: 'pg_notify()' },
+        creates: false,
+        temporary: false,
+        columns: ['value'],
+        source: { outputs: [expr('value', col('c', 'email'))] },
+      },
+    ]);
+    expect(analyzeSql("SELECT set_config('a.b', '1', false)")?.[0]?.writes).toEqual([]);
+  });
+
   it('CREATE VIEW: its columns as a created relation (checked like CREATE TABLE AS)', () => {
     expect(analyzeSql('CREATE TEMP VIEW v (x) AS SELECT ssn FROM c')).toEqual([
       {

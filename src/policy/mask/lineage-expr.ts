@@ -25,7 +25,24 @@ export interface SubqueryHost {
   subquery(select: unknown, ctx: Ctx): Item[];
   /** The sources of every output of the SQL in `text` (run by query_to_xml and the like). */
   embeddedSql(text: string, ctx: Ctx): Source[];
+  /** A call that carries its arguments out of the statement (`pg_notify`, `set_config`, …): a write. */
+  sideWrite(fn: string, sources: Source[]): void;
 }
+
+/**
+ * Functions that carry a value past the result, to be read back later or elsewhere: a
+ * notification payload, a session setting, a large object, a sequence, a WAL message. Passing
+ * them a masked value counts as writing it somewhere unmasked.
+ */
+const SIDE_CHANNEL_FUNCTIONS: ReadonlySet<string> = new Set([
+  'pg_notify',
+  'set_config',
+  'lo_from_bytea',
+  'lo_put',
+  'lowrite',
+  'setval',
+  'pg_logical_emit_message',
+]);
 
 /** Functions that run the SQL text of their first argument and return (a digest of) its rows. */
 const SQL_TEXT_FUNCTIONS: ReadonlySet<string> = new Set([
@@ -198,6 +215,11 @@ function funcCall(f: AstNode, ctx: Ctx, host: SubqueryHost, out: SourceList, dep
   if (f.agg_star === true || isCount) return;
   if (SQL_TEXT_FUNCTIONS.has(name) || TABLE_FUNCTIONS.has(name) || OPAQUE_FUNCTIONS.has(name)) {
     out.addAll(dataFunction(name, asArray(f.args)[0], ctx, host));
+  }
+  if (SIDE_CHANNEL_FUNCTIONS.has(name)) {
+    const carried = new SourceList();
+    collect(f.args, ctx, host, carried, depth + 1);
+    if (carried.items.length > 0) host.sideWrite(name, carried.items);
   }
   collect(f.args, ctx, host, out, depth + 1);
   collect(f.agg_order, ctx, host, out, depth + 1);

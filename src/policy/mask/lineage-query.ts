@@ -131,6 +131,17 @@ export class QueryAnalyzer implements SubqueryHost {
     return { outputs };
   }
 
+  /** A function call that carries values out of the statement: recorded as a write to `fn()`. */
+  sideWrite(fn: string, sources: Source[]): void {
+    this.writes.push({
+      target: { name: `${fn}()` },
+      creates: false,
+      temporary: false,
+      columns: ['value'],
+      source: { outputs: [{ kind: 'expr', name: 'value', sources }] },
+    });
+  }
+
   /** Outputs of a subquery in an expression, seeing `ctx.level` as its outer level. */
   subquery(select: unknown, ctx: Ctx): Item[] {
     return this.query(select, ctx);
