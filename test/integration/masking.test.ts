@@ -303,6 +303,12 @@ describe('masking through the proxy (every channel the client can read)', () => 
       }
       const all = await sql`SELECT * FROM people`;
       expect(all).toHaveLength(ROWS);
+      // Pipelined: twenty queries in flight on one connection, results in order.
+      const pipelined = await Promise.all(
+        people.map((p) => sql`SELECT id, lower(email) AS e, ssn, product FROM people WHERE id = ${p.id}`),
+      );
+      expect(pipelined.map((rows) => rows[0]?.product)).toEqual(people.map((p) => `widget-${p.id}`));
+      expect(pipelined.map((rows) => rows[0]?.ssn)).toEqual(people.map((p) => `***-**-${p.ssn.slice(-4)}`));
     } finally {
       await sql.end();
     }
@@ -357,6 +363,46 @@ describe('masking through the proxy (every channel the client can read)', () => 
           tier: 'gold',
         });
       }
+    } finally {
+      raw.end();
+    }
+    expectNoLeaks();
+  });
+
+  it('masks COPY and cursors run through the extended protocol', async () => {
+    const raw = await RawClient.connect(url);
+    try {
+      raw.send(
+        msg.parse('', 'COPY (SELECT id, email, notes FROM people ORDER BY id) TO STDOUT'),
+        msg.bind('', ''),
+        msg.execute(''),
+        msg.sync(),
+      );
+      const copied = await raw.untilReady();
+      const data = Buffer.concat(copied.filter((m) => m.type === 'd').map((m) => m.body)).toString();
+      expect(data.split('\n')[0]).toBe(
+        '1\t[REDACTED:email]\tprefers mail to [REDACTED:email] after 5pm',
+      );
+      raw.send(msg.query('BEGIN'));
+      await raw.untilReady();
+      raw.send(
+        msg.parse('', 'DECLARE cur CURSOR FOR SELECT email || phone AS x, id FROM people ORDER BY id'),
+        msg.bind('', ''),
+        msg.execute(''),
+        msg.sync(),
+      );
+      await raw.untilReady();
+      raw.send(
+        msg.parse('', 'FETCH 3 FROM cur'),
+        msg.bind('', ''),
+        msg.describePortal(''),
+        msg.execute(''),
+        msg.sync(),
+      );
+      const fetched = await raw.untilReady();
+      expect(fetched.filter((m) => m.type === 'D')).toHaveLength(3);
+      raw.send(msg.query('COMMIT'));
+      await raw.untilReady();
     } finally {
       raw.end();
     }
