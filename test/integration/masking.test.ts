@@ -380,9 +380,7 @@ describe('masking through the proxy (every channel the client can read)', () => 
       );
       const copied = await raw.untilReady();
       const data = Buffer.concat(copied.filter((m) => m.type === 'd').map((m) => m.body)).toString();
-      expect(data.split('\n')[0]).toBe(
-        '1\t[REDACTED:email]\tprefers mail to [REDACTED:email] after 5pm',
-      );
+      expect(data.split('\n')[0]).toBe('1\t[REDACTED:email]\tprefers mail to [REDACTED:email] after 5pm');
       raw.send(msg.query('BEGIN'));
       await raw.untilReady();
       raw.send(
