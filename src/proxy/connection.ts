@@ -30,6 +30,7 @@ import type { GuardControl, StatementGuard } from './guard/statement-guard.js';
 import { guardWantsUpstream } from './guard/statement-guard.js';
 import type { MaskControl, ResultMasker } from './mask/result-masker.js';
 import { maskerWantsUpstream } from './mask/result-masker.js';
+import { CatalogError } from './mask/catalog.js';
 
 /** What happened on a connection, for the session's log, audit and UI. */
 export type ConnectionEvent =
@@ -454,6 +455,16 @@ export class ClientConnection {
         severity: 'FATAL',
         code: '08P01',
         message: `invalid message: ${error.message}`,
+      });
+    }
+    if (error instanceof CatalogError) {
+      // Masking cannot tell what is sensitive: end the connection rather than send a result unmasked.
+      this.ctx.emit({ kind: 'internal_error', connection: this.id, error });
+      return this.terminate({
+        severity: 'FATAL',
+        code: '58000',
+        message: `jit: ${error.message}; the connection was closed rather than send data unmasked`,
+        hint: "the masking catalog lookups use one of the grant role's connections: raise the target's connection_limit, or check that the role can log in",
       });
     }
     // Anything else is our bug: log it, never show its text to the client.

@@ -524,3 +524,31 @@ describe('masking through the proxy (every channel the client can read)', () => 
     });
   });
 });
+
+describe('masking when the catalog cannot be read', () => {
+  it('closes the connection with a clear FATAL rather than send a result it cannot classify', async () => {
+    // connection_limit 1: the client holds the grant role's only connection, so the masking
+    // catalog connection is refused by PostgreSQL.
+    const limited = await createTarget(serverAdminUrl, { connectionLimit: 1 });
+    const limitedProxy = await startProxy(limited);
+    try {
+      const result = await execa(
+        'psql',
+        ['-X', '-At', limitedProxy.url, '-c', 'SELECT id, email FROM customers'],
+        {
+          env: cleanEnv(),
+          extendEnv: false,
+          reject: false,
+          timeout: 30_000,
+        },
+      );
+      expect(result.exitCode).not.toBe(0);
+      expect(result.stdout).not.toContain('@example.com');
+      expect(result.stderr).toContain('cannot read the catalog for masking');
+      expect(result.stderr).toContain('rather than send data unmasked');
+    } finally {
+      await limitedProxy.stop();
+      await limited.cleanup();
+    }
+  });
+});
