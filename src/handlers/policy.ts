@@ -16,11 +16,17 @@ function load(file: string): Promise<Policy> {
   return file === 'default' ? Promise.resolve(DEFAULT_POLICY) : loadPolicy(file);
 }
 
-/** `jit policy check FILE`: "ok: N rules, mode M", or a PolicyError (one line, exit 1). */
+/** `jit policy check FILE`: "ok: N rules, mode M, masking …", or a PolicyError (one line, exit 1). */
 export async function checkCommand(file: string, out: Output = process.stdout): Promise<number> {
   const policy = await load(file);
-  const rules = `${policy.rules.length} rule${policy.rules.length === 1 ? '' : 's'}`;
-  out.write(`ok: ${rules}, mode ${policy.mode}\n`);
+  const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+  const { columns, detectors } = policy.masking;
+  const globs = columns.reduce((n, rule) => n + rule.columns.length, 0);
+  const masking =
+    columns.length === 0 && detectors.length === 0
+      ? 'masking off'
+      : `masking ${count(globs, 'column glob')}, ${count(detectors.length, 'detector')}`;
+  out.write(`ok: ${count(policy.rules.length, 'rule')}, mode ${policy.mode}, ${masking}\n`);
   return 0;
 }
 

@@ -29,13 +29,18 @@ function capture(): { write(text: string): void; text: () => string } {
 }
 
 describe('policy handlers', () => {
-  it('check prints the rule count and mode', async () => {
+  it('check prints the rule count, the mode and the masking', async () => {
     const out = capture();
     expect(await checkCommand(good, out)).toBe(0);
-    expect(out.text()).toBe('ok: 1 rule, mode audit-only\n');
+    expect(out.text()).toBe('ok: 1 rule, mode audit-only, masking 8 column globs, 6 detectors\n');
     const def = capture();
     await checkCommand('default', def);
-    expect(def.text()).toBe('ok: 9 rules, mode enforce\n');
+    expect(def.text()).toBe('ok: 9 rules, mode enforce, masking 8 column globs, 6 detectors\n');
+    const off = path.join(dir, 'off.yaml');
+    await writeFile(off, 'masking: []\n');
+    const none = capture();
+    await checkCommand(off, none);
+    expect(none.text()).toBe('ok: 9 rules, mode enforce, masking off\n');
   });
 
   it('test prints the decision, the rule, the reason and the statements', async () => {
@@ -113,7 +118,7 @@ describe('jit policy (built CLI)', () => {
   it('check: ok → exit 0; invalid → one line on stderr, exit 1', async () => {
     const ok = await execa('node', [JIT_BIN, 'policy', 'check', good], { reject: false });
     expect(ok.exitCode).toBe(0);
-    expect(ok.stdout).toBe('ok: 1 rule, mode audit-only');
+    expect(ok.stdout).toBe('ok: 1 rule, mode audit-only, masking 8 column globs, 6 detectors');
     const invalid = await execa('node', [JIT_BIN, 'policy', 'check', bad], { reject: false });
     expect(invalid.exitCode).toBe(1);
     expect(invalid.stdout).toBe('');
