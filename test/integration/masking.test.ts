@@ -407,6 +407,20 @@ describe('masking through the proxy (every channel the client can read)', () => 
     expectNoLeaks();
   });
 
+  it('keeps its place in the stream after a refused FunctionCall pipelined with a query', async () => {
+    const raw = await RawClient.connect(url);
+    try {
+      raw.send(msg.functionCall(1), msg.query('SELECT id, email, product FROM people WHERE id = 2'));
+      const replies = await raw.untilReady(2);
+      const row = replies.find((m) => m.type === 'D')?.body as Buffer;
+      expect(row.toString('latin1')).toContain('j***@mailhost2.example');
+      expect(row.toString('latin1')).toContain('widget-2');
+    } finally {
+      raw.end();
+    }
+    expectNoLeaks();
+  });
+
   it('masks notification payloads, notices and the values errors quote', async () => {
     const result = await psqlScript(
       [

@@ -257,6 +257,9 @@ export class ResultMasker {
       case 0x53: // Sync
         this.#pending.push({ kind: 'sync' });
         return;
+      case 0x46: // FunctionCall: the guard refuses it by sending its sentinel as a Query
+        if (replaced) this.#pending.push({ kind: 'query', sql: '', index: 0 });
+        return;
       default:
         return;
     }
