@@ -99,6 +99,39 @@ function detectable(typeOid: number, format: number, kind: ValueKind): boolean {
   return format === 0 && NUMERIC_TYPES.has(typeOid);
 }
 
+/** A simple Query's text, decoded only when a result of it needs its lineage. */
+class QueryText {
+  #message: Buffer | undefined;
+  #sql: string | undefined;
+
+  /** `message`: the Query message (undefined: the guard's sentinel went instead). */
+  constructor(message: Buffer | undefined) {
+    this.#message = message;
+    if (!message) this.#sql = '';
+  }
+
+  get sql(): string {
+    if (this.#sql === undefined) {
+      this.#sql = parseQuery(this.#message as Buffer);
+      this.#message = undefined;
+    }
+    return this.#sql;
+  }
+}
+
+/**
+ * Whether a Query/Parse message may hold DECLARE or PREPARE (a cheap byte search; a spelling it
+ * misses only leaves that cursor's computed columns masked as unknown).
+ */
+function mayDeclare(message: Buffer): boolean {
+  return (
+    message.includes('clare', 5, 'latin1') ||
+    message.includes('CLARE', 5, 'latin1') ||
+    message.includes('epare', 5, 'latin1') ||
+    message.includes('EPARE', 5, 'latin1')
+  );
+}
+
 /** What a finished catalog lookup hands to the message it paused. */
 type Ready = { columns: readonly Column[] } | { copy: CopyOutMasker };
 
@@ -116,7 +149,7 @@ interface Portal {
 
 /** A client message sent upstream whose response is still due (responses come in order). */
 type Pending =
-  | { kind: 'query'; sql: string; index: number }
+  | { kind: 'query'; query: QueryText; index: number }
   | { kind: 'parse' | 'bind' | 'close' | 'sync' }
   | { kind: 'describe-statement'; statement: Statement | undefined }
   | { kind: 'describe-portal'; portal: Portal | undefined }
@@ -195,6 +228,8 @@ export class ResultMasker {
   readonly #extraCounts = new Map<string, number>();
   /** After a `Shrunk` verdict: the new length of the row rewritten in place. */
   shrunk = 0;
+  /** The last simple-query RowDescription of plain table columns, and its plan. */
+  #lastDescription: { bytes: Buffer; plan: RowPlan; generation: number } | undefined;
 
   constructor(ctx: MaskContext, ctl: MaskControl) {
     this.#ctx = ctx;
@@ -212,8 +247,8 @@ export class ResultMasker {
   onClientMessage(type: number, message: Buffer, replaced: boolean): void {
     switch (type) {
       case 0x51: // Query
-        this.#pending.push({ kind: 'query', sql: replaced ? '' : parseQuery(message), index: 0 });
-        if (!replaced) this.#noteDeclarations(parseQuery(message));
+        this.#pending.push({ kind: 'query', query: new QueryText(replaced ? undefined : message), index: 0 });
+        if (!replaced && mayDeclare(message)) this.#noteDeclarations(parseQuery(message));
         return;
       case 0x50: {
         // Parse
@@ -222,7 +257,7 @@ export class ResultMasker {
         if (replaced) this.#statements.delete(name);
         else {
           this.#statements.set(name, { sql });
-          this.#noteDeclarations(sql);
+          if (mayDeclare(message)) this.#noteDeclarations(sql);
         }
         return;
       }
@@ -258,7 +293,7 @@ export class ResultMasker {
         this.#pending.push({ kind: 'sync' });
         return;
       case 0x46: // FunctionCall: the guard refuses it by sending its sentinel as a Query
-        if (replaced) this.#pending.push({ kind: 'query', sql: '', index: 0 });
+        if (replaced) this.#pending.push({ kind: 'query', query: new QueryText(undefined), index: 0 });
         return;
       default:
         return;
@@ -355,7 +390,8 @@ export class ResultMasker {
   }
 
   #onComplete(tag: Buffer | undefined): void {
-    if (tag) {
+    // `SELECT n` (the usual tag) is not DDL: skip decoding it.
+    if (tag && !(tag[5] === 0x53 && tag[6] === 0x45 && tag[7] === 0x4c)) {
       const text = tag.toString('latin1', 5, tag.length - 1);
       if (DDL_TAG.test(text)) this.#ctx.sensitivity.invalidate();
     }
@@ -406,7 +442,7 @@ export class ResultMasker {
     let sql: string | undefined;
     let index = 0;
     if (head?.kind === 'query') {
-      sql = head.sql;
+      sql = head.query.sql;
       index = head.index;
     } else if (head?.kind === 'describe-statement') sql = head.statement?.sql;
     else if (head?.kind === 'describe-portal' || head?.kind === 'execute') sql = head.portal?.statement?.sql;
@@ -421,7 +457,7 @@ export class ResultMasker {
     let sql = '';
     let index = 0;
     if (head?.kind === 'query') {
-      sql = head.sql;
+      sql = head.query.sql;
       index = head.index;
     } else if (head?.kind === 'describe-statement') sql = head.statement?.sql ?? '';
     else if (head?.kind === 'describe-portal' || head?.kind === 'execute')
@@ -430,7 +466,6 @@ export class ResultMasker {
   }
 
   #noteDeclarations(sql: string): void {
-    if (!/\b(declare|prepare)\b/i.test(sql)) return;
     for (const statement of this.#ctx.analyze(sql)?.statements ?? []) {
       if (statement.declares) this.#cursors.set(statement.declares.cursor, statement.declares.result);
       if (statement.prepares) this.#prepared.set(statement.prepares.name, statement.prepares.statement);
@@ -440,6 +475,19 @@ export class ResultMasker {
   // ---- RowDescription --------------------------------------------------------------------------
 
   #onRowDescription(message: Buffer): Verdict | Buffer {
+    const head = this.#pending[0];
+    // The same description of plain table columns as last time (a query repeated with other
+    // literals — the usual OLTP pattern): its plan is the same; skip the parse and the lookup.
+    const last = this.#lastDescription;
+    if (
+      head?.kind === 'query' &&
+      last &&
+      last.generation === this.#ctx.sensitivity.generation &&
+      last.bytes.equals(message)
+    ) {
+      this.#queryPlan = last.plan;
+      return Verdict.Forward;
+    }
     const fields = parseRowDescription(message);
     const ready = this.#ready;
     let columns: readonly Column[] | undefined;
@@ -452,8 +500,19 @@ export class ResultMasker {
       if (pending instanceof Promise) return this.#wait(pending.then((resolved) => ({ columns: resolved })));
       columns = pending;
     }
-    const head = this.#pending[0];
     const formats = fields.map((field) => field.format);
+    if (head?.kind === 'query') {
+      const plan = new RowPlan(columns, formats, this.#ctx.detectors);
+      this.#queryPlan = plan;
+      // Only plans that depend on nothing but the description itself are reused.
+      this.#lastDescription =
+        fields.length > 0 &&
+        fields.every((field) => field.tableOid !== 0) &&
+        !columns.some((c) => c.sensitive?.unknownRelation)
+          ? { bytes: Buffer.from(message), plan, generation: this.#ctx.sensitivity.generation }
+          : undefined;
+      return Verdict.Forward;
+    }
     if (head?.kind === 'describe-statement') {
       this.#pending.shift();
       if (head.statement) head.statement.columns = columns;
@@ -464,8 +523,6 @@ export class ResultMasker {
         // The columns are the statement's: later portals of it (Bind + Execute, no Describe) use them.
         if (head.portal.statement) head.portal.statement.columns = columns;
       }
-    } else if (head?.kind === 'query') {
-      this.#queryPlan = new RowPlan(columns, formats, this.#ctx.detectors);
     } else this.#desync();
     return Verdict.Forward;
   }

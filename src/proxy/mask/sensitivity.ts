@@ -33,6 +33,8 @@ export class Sensitivity {
   #columns = new Map<string, Promise<Sensitive | null>>();
   /** Results derived from the answers above (e.g. a RowDescription's masking plan), cleared with them. */
   readonly memo = new Map<string, unknown>();
+  /** Bumped by every `invalidate()`: answers kept elsewhere are stale once it moved. */
+  generation = 0;
 
   constructor(
     catalog: Catalog,
@@ -46,6 +48,7 @@ export class Sensitivity {
 
   /** Forgets cached answers and the catalog (after DDL). */
   invalidate(): void {
+    this.generation++;
     this.#columns = new Map();
     this.memo.clear();
     this.#catalog.invalidate();
