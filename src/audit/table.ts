@@ -8,10 +8,11 @@ export const TABLE_HEADER = [
   'DECISION',
   'RULE',
   'ROWS',
+  'MASKED',
   'MS',
   'SQL',
 ] as const;
-const RIGHT_ALIGNED = new Set([2, 5, 6]);
+const RIGHT_ALIGNED = new Set([2, 5, 6, 7]);
 const MIN_SQL_WIDTH = 16;
 
 /**
@@ -21,7 +22,7 @@ const MIN_SQL_WIDTH = 16;
 export function tableCells(record: AuditRecord): string[] {
   const statement = record.kind === 'statement';
   const text = statement
-    ? (record.sql ?? '')
+    ? `${record.sql ?? ''}${record.masked?.length ? ` [masked: ${record.masked.join(', ')}]` : ''}`
     : [record.reason, record.detail && canonicalJson(record.detail)].filter(Boolean).join(' ');
   return [
     record.ts.replace('T', ' ').slice(0, 19),
@@ -30,6 +31,7 @@ export function tableCells(record: AuditRecord): string[] {
     (statement ? record.decision : record.kind) ?? '-',
     record.rule ?? '-',
     record.rows === undefined ? '-' : String(record.rows),
+    maskedCount(record),
     record.duration_ms === undefined ? '-' : formatMs(record.duration_ms),
     text,
   ].map(printable);
@@ -71,6 +73,15 @@ export class TableLayout {
   header(): string {
     return this.line([...TABLE_HEADER]);
   }
+}
+
+/** Values masked in a statement's result (`detail.masked_values` summed), or '-'. */
+function maskedCount(record: AuditRecord): string {
+  const values = (record.detail as { masked_values?: Record<string, unknown> } | undefined)?.masked_values;
+  if (record.kind !== 'statement' || !values) return '-';
+  let total = 0;
+  for (const n of Object.values(values)) if (typeof n === 'number') total += n;
+  return String(total);
 }
 
 function formatMs(ms: number): string {

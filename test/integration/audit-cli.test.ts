@@ -129,13 +129,13 @@ describe('jit audit show', () => {
     const r = await jit(['show', dir]);
     expect(r.exitCode).toBe(0);
     const lines = stdoutLines(r.stdout);
-    expect(lines[0]).toMatch(/^TIME \(UTC\)\s+SESSION\s+CONN\s+DECISION\s+RULE\s+ROWS\s+MS\s+SQL$/);
+    expect(lines[0]).toMatch(/^TIME \(UTC\)\s+SESSION\s+CONN\s+DECISION\s+RULE\s+ROWS\s+MASKED\s+MS\s+SQL$/);
     expect(lines).toHaveLength(11);
     expect(lines[1]).toMatch(/^2025-01-30 08:00:01\s+aaaa1111\s+-\s+session_start\s/);
     expect(lines[2]).toMatch(
-      /^2025-01-30 08:00:02\s+aaaa1111\s+1\s+allowed\s+read\s+3\s+1\.5\s+SELECT id, "full, name", email FROM customers WHERE note = \$1 ORDER BY id$/,
+      /^2025-01-30 08:00:02\s+aaaa1111\s+1\s+allowed\s+read\s+3\s+-\s+1\.5\s+SELECT id, "full, name", email FROM customers WHERE note = \$1 ORDER BY id \[masked: email\]$/,
     );
-    expect(lines[3]).toMatch(/aaaa1111\s+2\s+blocked\s+no-ddl\s+-\s+-\s+DROP TABLE customers$/);
+    expect(lines[3]).toMatch(/aaaa1111\s+2\s+blocked\s+no-ddl\s+-\s+-\s+-\s+DROP TABLE customers$/);
     expect(lines[6]).toMatch(/^2025-01-31 09:00:01\s+cccc2222/);
   });
 

@@ -79,21 +79,29 @@ describe('table', () => {
       'blocked',
       'no-ddl',
       '0',
+      '-',
       '1.3',
-      'SELECT "a,b", \'x\' FROM t',
+      'SELECT "a,b", \'x\' FROM t [masked: email, phone]',
     ]);
     const start = tableCells({ ...record, kind: 'session_start', detail: { pid: 1 }, reason: undefined });
     expect(start[3]).toBe('session_start');
-    expect(start[7]).toBe('{"pid":1}');
+    expect(start[8]).toBe('{"pid":1}');
+    const masked = tableCells({
+      ...record,
+      masked: ['detector:email', 'public.people.ssn'],
+      detail: { masked_values: { 'detector:email': 2, 'public.people.ssn': 5 } },
+    });
+    expect(masked[6]).toBe('7');
+    expect(masked[8]).toBe('SELECT "a,b", \'x\' FROM t [masked: detector:email, public.people.ssn]');
   });
 
   it('neutralizes terminal control characters and bidi overrides from the agent', () => {
-    const cells = tableCells({ ...record, sql: 'SELECT 1\u001b[2J\u0007\u202e' });
-    expect(cells[7]).toBe('SELECT 1?[2J??');
+    const cells = tableCells({ ...record, sql: 'SELECT 1\u001b[2J\u0007\u202e', masked: undefined });
+    expect(cells[8]).toBe('SELECT 1?[2J??');
   });
 
   it('cuts the SQL column at the terminal width, and not without one', () => {
-    const long = tableCells({ ...record, sql: `SELECT ${'x'.repeat(300)}` });
+    const long = tableCells({ ...record, sql: `SELECT ${'x'.repeat(300)}`, masked: undefined });
     const cut = new TableLayout([long], 100);
     expect(cut.line(long)).toHaveLength(100);
     expect(cut.line(long).endsWith('…')).toBe(true);
