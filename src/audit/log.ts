@@ -13,6 +13,7 @@ import {
   sha256Hex,
   withHash,
   type AuditEvent,
+  type AuditIdentity,
   type AuditRecord,
 } from './record.js';
 
@@ -183,10 +184,7 @@ export class AuditLog {
       fingerprint: event.fingerprint,
       grant: event.grant ?? null,
       hash: undefined,
-      identity:
-        identity.email === undefined
-          ? { authenticated: identity.authenticated === true, sub: identity.sub }
-          : { authenticated: identity.authenticated === true, email: identity.email, sub: identity.sub },
+      identity: sortedIdentity(identity),
       kind: event.kind,
       masked: event.masked,
       prev: this.prev,
@@ -472,4 +470,14 @@ function countNewlines(fd: number, size: number): number {
     for (let i = chunk.indexOf(0x0a); i >= 0; i = chunk.indexOf(0x0a, i + 1)) count++;
   }
   return count;
+}
+
+/** The identity with its keys in sorted order (the canonical JSON needs no generic sort). */
+function sortedIdentity(identity: AuditIdentity): AuditIdentity {
+  return {
+    authenticated: identity.authenticated === true,
+    ...(identity.email !== undefined && { email: identity.email }),
+    ...(identity.iss !== undefined && { iss: identity.iss }),
+    sub: identity.sub,
+  };
 }

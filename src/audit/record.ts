@@ -15,6 +15,8 @@ export type AuditDecision = 'allowed' | 'blocked' | 'approved' | 'denied' | 'err
 export interface AuditIdentity {
   sub: string;
   email?: string;
+  /** The issuer that verified `sub` (absent for unauthenticated identities). */
+  iss?: string;
   authenticated: boolean;
 }
 

@@ -31,6 +31,8 @@ const DB_SECRET_VALUE = /(postgres(ql)?:\/\/)|(\bpassword\s*=)/i;
 export interface ChildEnvOptions {
   /** The variable the admin DSN came from (`admin_url_env`), stripped too. */
   adminUrlEnv?: string;
+  /** Further names to strip (the client-secret variable of `--client-secret-env`). */
+  stripNames?: string[];
   /** Values that must not reach the child under any name (admin DSN, its password, tokens). */
   secrets: string[];
 }
@@ -50,6 +52,7 @@ export function buildChildEnv(
   for (const [name, value] of Object.entries(inherited)) {
     if (value === undefined) continue;
     if (ALWAYS_STRIPPED.has(name) || name === options.adminUrlEnv || DB_SECRET_NAME.test(name)) continue;
+    if (options.stripNames?.includes(name)) continue;
     if (DB_SECRET_VALUE.test(value)) continue;
     if (name.startsWith('JIT_')) continue;
     if (secrets.some((secret) => value.includes(secret))) continue;

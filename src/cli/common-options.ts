@@ -8,6 +8,9 @@ export interface SessionCommandOptions {
   quiet?: boolean;
   policy?: string;
   auditLog?: string;
+  ci?: boolean;
+  clientId?: string;
+  clientSecretEnv?: string;
 }
 
 /** Adds --config and --target. */
@@ -24,5 +27,19 @@ export function guardOptions(command: Command): Command {
     .option(
       '--audit-log <file>',
       'append the audit trail to this file (default: one file per session in the state dir)',
+    );
+}
+
+/** Adds the CI identity options: --ci, --client-id, --client-secret-env. */
+export function identityOptions(command: Command): Command {
+  return command
+    .option(
+      '--ci',
+      'CI job: never prompt; identity from JIT_ID_TOKEN, GitHub Actions OIDC or --client-secret-env',
+    )
+    .option('--client-id <id>', 'service account client id for --client-secret-env (default: oidc.client_id)')
+    .option(
+      '--client-secret-env <name>',
+      "environment variable holding a service account's client secret (client-credentials grant)",
     );
 }

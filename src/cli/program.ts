@@ -6,6 +6,7 @@ import { registerGrants } from './grants.js';
 import { registerDemo } from './demo.js';
 import { registerAudit } from './audit.js';
 import { registerPolicy } from './policy.js';
+import { registerIdentity } from './identity.js';
 
 /** Builds the whole command tree (also used to generate completions). */
 export function buildProgram(): Command {
@@ -21,10 +22,12 @@ export function buildProgram(): Command {
       `
 Examples:
   $ jit demo                                  # embedded PostgreSQL, sample data, a scripted agent
+  $ jit login                                 # who you are (OIDC device flow)
   $ jit run --target dev -- python agent.py   # the agent sees only the local proxy
   $ jit proxy --target dev                    # print a connection URL; Ctrl-C ends the grant
   $ jit grants list --target dev`,
     );
+  registerIdentity(program);
   registerRun(program);
   registerProxy(program);
   registerGrants(program);

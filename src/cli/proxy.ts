@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { SessionCommandOptions } from './common-options.js';
-import { guardOptions, targetOptions } from './common-options.js';
+import { guardOptions, identityOptions, targetOptions } from './common-options.js';
 import { runHandler } from './run-handler.js';
 
 /** Options of `jit proxy`. */
@@ -10,7 +10,7 @@ export interface ProxyCommandOptions extends SessionCommandOptions {
 
 /** `jit proxy [options]`. */
 export function registerProxy(program: Command): void {
-  guardOptions(targetOptions(program.command('proxy')))
+  identityOptions(guardOptions(targetOptions(program.command('proxy'))))
     .description('issue a time-boxed grant and run the proxy in the foreground until Ctrl-C or expiry')
     .option('-p, --port <port>', 'port on 127.0.0.1 (default: a free one)')
     .option(

@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import type { SessionCommandOptions } from './common-options.js';
-import { guardOptions, targetOptions } from './common-options.js';
+import { guardOptions, identityOptions, targetOptions } from './common-options.js';
 import { runHandler } from './run-handler.js';
 
 /** `jit run [options] -- CMD [ARGS…]`. */
 export function registerRun(program: Command): void {
-  guardOptions(targetOptions(program.command('run')))
+  identityOptions(guardOptions(targetOptions(program.command('run'))))
     .description('issue a time-boxed grant, start the proxy and run CMD with connection settings for it')
     .argument('<command...>', 'the command to run (put it after --)')
     .option(

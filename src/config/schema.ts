@@ -44,12 +44,24 @@ export interface TargetConfig {
   policy?: string;
 }
 
+/** The identity provider `jit login` uses, and what CI tokens must look like. */
+export interface OidcConfig {
+  issuer: string;
+  clientId: string;
+  /** Absolute path of an extra CA certificate (PEM) to trust for the issuer, added to the system roots. */
+  ca?: string;
+  /** The audience CI tokens must carry (JIT_ID_TOKEN, GitHub Actions, client credentials); default clientId. */
+  audience?: string;
+  /** Further issuers whose tokens are accepted for CI jobs, e.g. https://token.actions.githubusercontent.com. */
+  ciIssuers: string[];
+}
+
 /** The validated contents of jit.yaml, with every default applied and every path absolute. */
 export interface JitConfig {
   /** Absolute path of the file it came from; undefined when not read from a file. */
   path: string | undefined;
   identity: 'oidc' | 'os-user';
-  oidc?: { issuer: string; clientId: string };
+  oidc?: OidcConfig;
   defaultTarget?: string;
   targets: Record<string, TargetConfig>;
   broker?: { url: string };
@@ -76,7 +88,7 @@ const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1']);
 
 const KEYS = {
   root: ['identity', 'oidc', 'default_target', 'targets', 'broker', 'audit'],
-  oidc: ['issuer', 'client_id'],
+  oidc: ['issuer', 'client_id', 'ca', 'audience', 'ci_issuers'],
   broker: ['url'],
   target: ['upstream', 'tls', 'grant', 'policy'],
   tls: ['mode', 'ca'],
@@ -153,14 +165,23 @@ export function parseConfig(doc: unknown, file: string | undefined, label?: stri
   };
 }
 
-function parseOidc(ctx: Ctx, raw: unknown): { issuer: string; clientId: string } {
+function parseOidc(ctx: Ctx, raw: unknown): OidcConfig {
   const oidc = mapping(ctx, 'oidc', raw);
   checkKeys(ctx, 'oidc', oidc, KEYS.oidc);
   if (oidc.issuer === undefined) fail(ctx, 'oidc.issuer', 'required (the identity provider URL)');
   if (oidc.client_id === undefined) fail(ctx, 'oidc.client_id', 'required');
+  let ciIssuers: string[] = [];
+  if (oidc.ci_issuers !== undefined) {
+    if (!Array.isArray(oidc.ci_issuers))
+      fail(ctx, 'oidc.ci_issuers', `expected a list of URLs, got ${describe(oidc.ci_issuers)}`);
+    ciIssuers = oidc.ci_issuers.map((u: unknown, i: number) => httpUrl(ctx, `oidc.ci_issuers[${i}]`, u));
+  }
   return {
     issuer: httpUrl(ctx, 'oidc.issuer', oidc.issuer),
     clientId: nonEmptyString(ctx, 'oidc.client_id', oidc.client_id),
+    ...(oidc.ca !== undefined && { ca: resolvePath(ctx, nonEmptyString(ctx, 'oidc.ca', oidc.ca)) }),
+    ...(oidc.audience !== undefined && { audience: nonEmptyString(ctx, 'oidc.audience', oidc.audience) }),
+    ciIssuers,
   };
 }
 

@@ -67,7 +67,7 @@ export class DirectGrantIssuer {
           ' NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT',
       );
       for (const member of roles) await grantMembership(admin, member, id);
-      const comment = `${GRANT_COMMENT_PREFIX} identity=${req.identity.sub} session=${req.session} target=${req.target}`;
+      const comment = grantComment(req);
       await client.query(`COMMENT ON ROLE ${id} IS ${client.escapeLiteral(comment)}`);
       throwIfAborted(signal);
       commitSent = true;
@@ -229,5 +229,24 @@ function issueError(err: unknown, admin: AdminSession): GrantError {
     {
       cause: err,
     },
+  );
+}
+
+/**
+ * The role's COMMENT: `jit grant: identity=<sub> [email=…] [issuer=…] session=… target=…`.
+ * `jit grants list` shows it; values are quoted when they contain spaces.
+ */
+function grantComment(req: IssueRequest): string {
+  const { identity } = req;
+  const field = (key: string, value: string) =>
+    ` ${key}=${/[\s"]/.test(value) ? JSON.stringify(value) : value}`;
+  return (
+    GRANT_COMMENT_PREFIX +
+    field('identity', identity.sub) +
+    (identity.email ? field('email', identity.email) : '') +
+    (identity.issuer ? field('issuer', identity.issuer) : '') +
+    (identity.authenticated ? '' : field('authenticated', 'false')) +
+    field('session', req.session) +
+    field('target', req.target)
   );
 }

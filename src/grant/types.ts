@@ -9,6 +9,8 @@ export interface Identity {
   email?: string;
   name: string;
   authenticated: boolean;
+  /** The issuer that verified the identity (OIDC); absent for the OS user. */
+  issuer?: string;
 }
 
 /** One issued grant: a temporary login role. `password` is plaintext and lives only in jit's memory. */

@@ -30,7 +30,8 @@ export async function runCommand(command: string[], options: SessionCommandOptio
   const adminPassword = safePassword(inputs.adminUrl);
   const env = buildChildEnv(process.env, session.connection, {
     adminUrlEnv: inputs.target.grant.adminUrlEnv,
-    secrets: [inputs.adminUrl, adminPassword, session.grant.password],
+    stripNames: inputs.identitySecrets.envNames,
+    secrets: [inputs.adminUrl, adminPassword, session.grant.password, ...inputs.identitySecrets.values],
   });
   let exitCode: number;
   try {

@@ -1,9 +1,8 @@
 import { loadConfig } from '../config/load.js';
 import type { JitConfig, TargetConfig } from '../config/schema.js';
-import { ConfigError } from '../config/schema.js';
 import { resolveAdminUrl, resolveTarget, resolveTtl } from '../config/target.js';
 import type { Identity } from '../grant/types.js';
-import { osUserIdentity } from '../session/identity.js';
+import { type IdentityOptions, resolveIdentity } from '../identity/resolve.js';
 import { defaultAuditDir, sessionAuditPath } from '../audit/paths.js';
 import type { Policy } from '../policy/policy.js';
 import { loadPolicy } from '../policy/policy.js';
@@ -14,6 +13,8 @@ export interface SessionInputs {
   target: TargetConfig;
   adminUrl: string;
   identity: Identity;
+  /** Token and secret values (and variable names) that must not reach the child. */
+  identitySecrets: { values: string[]; envNames: string[] };
   ttlMs: number;
   policy: Policy;
   /** Where a session's audit trail goes, given its id. */
@@ -22,20 +23,35 @@ export interface SessionInputs {
 
 /** Loads config, picks the target and TTL, finds the admin credential and the identity. */
 export async function resolveSessionInputs(
-  options: { config?: string; target?: string; ttl?: string; policy?: string; auditLog?: string },
+  options: {
+    config?: string;
+    target?: string;
+    ttl?: string;
+    policy?: string;
+    auditLog?: string;
+  } & IdentityOptions,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<SessionInputs> {
   const config = await loadConfig({ configPath: options.config, env, cwd: process.cwd() });
   const target = resolveTarget(config, options.target);
   const ttlMs = resolveTtl(target, options.ttl);
-  const identity = resolveIdentity(config);
   const policy = await loadPolicy(options.policy ?? target.policy);
   const adminUrl = await resolveAdminUrl(target, env);
+  const { identity, secrets, stripEnv } = await resolveIdentity(config, options, env);
   const configured = typeof config.audit?.path === 'string' ? config.audit.path : undefined;
   const fixed = options.auditLog ?? configured;
   const dir = defaultAuditDir(env);
   const auditPath = (session: string) => fixed ?? sessionAuditPath(dir, session, new Date());
-  return { config, target, adminUrl, identity, ttlMs, policy, auditPath };
+  return {
+    config,
+    target,
+    adminUrl,
+    identity,
+    identitySecrets: { values: secrets, envNames: stripEnv },
+    ttlMs,
+    policy,
+    auditPath,
+  };
 }
 
 /** Admin access for the `jit grants` commands. */
@@ -46,15 +62,4 @@ export async function resolveAdminInputs(
   const config = await loadConfig({ configPath: options.config, env, cwd: process.cwd() });
   const target = resolveTarget(config, options.target);
   return { target, adminUrl: await resolveAdminUrl(target, env) };
-}
-
-function resolveIdentity(config: JitConfig): Identity {
-  if (config.identity === 'os-user') return osUserIdentity();
-  throw new ConfigError(
-    'oidc_not_available',
-    `${config.path ?? 'config'}: identity: oidc needs \`jit login\`, which this version of jit does not have yet`,
-    {
-      hint: 'for local development set `identity: os-user` in jit.yaml (audit records then say unauthenticated)',
-    },
-  );
 }

@@ -10,7 +10,7 @@ export function sessionStartedLine(session: JitSession, targetName: string): str
     .replace('T', ' ')
     .replace(/\.\d+Z$/, 'Z');
   return (
-    `jit: grant ${grant.role} for target '${targetName}' valid ${formatDuration(remaining)} (until ${until}); ` +
+    `jit: grant ${grant.role} for target '${targetName}' as ${who(grant.identity)}, valid ${formatDuration(remaining)} (until ${until}); ` +
     `proxy on ${connection.host}:${connection.port}\n`
   );
 }
@@ -34,4 +34,10 @@ export function auditFailedLine(session: JitSession): string {
     'the session was stopped: every connection closed and the grant revoked\n' +
     `  hint: ${error?.hint ?? 'free disk space or pass --audit-log with a writable location'}\n`
   );
+}
+
+/** How a status line names the identity: email or subject, marked when not authenticated. */
+function who(identity: JitSession['grant']['identity']): string {
+  const name = identity.email ?? identity.sub;
+  return identity.authenticated ? name : `${name} (unauthenticated)`;
 }

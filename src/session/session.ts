@@ -111,6 +111,7 @@ export class JitSession {
     const identity = {
       sub: options.identity.sub,
       ...(options.identity.email ? { email: options.identity.email } : {}),
+      ...(options.identity.issuer ? { iss: options.identity.issuer } : {}),
       authenticated: options.identity.authenticated,
     };
     const base = { session: id, grant: null, identity, target: target.name };

@@ -31,6 +31,8 @@ export interface TargetSettings {
   tls?: string;
   connectionLimit?: number;
   upstreamPort?: number;
+  /** `identity: oidc` with this `oidc:` section instead of `identity: os-user`. */
+  oidc?: { issuer: string; clientId: string; ca?: string; audience?: string; ciIssuers?: string[] };
 }
 
 /** Makes a fresh database + member role (owner of a `customers` table) and a config for it. */
@@ -55,7 +57,7 @@ export async function createTarget(
   await writeFile(
     configPath,
     [
-      'identity: os-user',
+      ...identityLines(settings.oidc),
       'targets:',
       '  test:',
       `    upstream: postgres://127.0.0.1:${port}/${db.name}`,
@@ -86,11 +88,26 @@ export async function createTarget(
   };
 }
 
-/** The test process's environment without any PG or JIT variables, plus `extra`. */
+function identityLines(oidc: TargetSettings['oidc']): string[] {
+  if (!oidc) return ['identity: os-user'];
+  return [
+    'identity: oidc',
+    'oidc:',
+    `  issuer: ${oidc.issuer}`,
+    `  client_id: ${oidc.clientId}`,
+    ...(oidc.ca ? [`  ca: ${oidc.ca}`] : []),
+    ...(oidc.audience ? [`  audience: ${oidc.audience}`] : []),
+    ...(oidc.ciIssuers ? [`  ci_issuers: [${oidc.ciIssuers.join(', ')}]`] : []),
+  ];
+}
+
+/** The test process's environment without any PG, JIT or Actions OIDC variables, plus `extra`. */
 export function cleanEnv(extra: Record<string, string> = {}): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (v === undefined || k.startsWith('PG') || k.startsWith('JIT_') || k === 'DATABASE_URL') continue;
+    // A GitHub Actions runner's own OIDC token request must not become the tests' identity.
+    if (k.startsWith('ACTIONS_ID_TOKEN_')) continue;
     env[k] = v;
   }
   return { ...env, ...extra };

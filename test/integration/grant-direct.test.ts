@@ -169,7 +169,9 @@ describe('DirectGrantIssuer.issue', () => {
     expect(Math.abs(validUntil.getTime() - (serverNow.getTime() + req.ttlMs))).toBeLessThan(5_000);
     expect(String(row?.rolpassword)).toMatch(/^SCRAM-SHA-256\$4096:/);
     expect(String(row?.rolpassword)).not.toContain(grant.password);
-    expect(row?.comment).toBe(`jit grant: identity=sub-alice session=${req.session} target=test`);
+    expect(row?.comment).toBe(
+      `jit grant: identity=sub-alice email=alice@example.com session=${req.session} target=test`,
+    );
     expect(await memberships(grant.role)).toEqual([appRole]);
 
     const client = await connectAs(grant.role, grant.password);
@@ -336,7 +338,9 @@ describe('expiry, gc, list and revokeGrant', () => {
     const byRole = new Map(listed.map((g) => [g.role, g]));
     expect(byRole.get(short.role)).toMatchObject({ expired: true });
     expect(byRole.get(live.role)).toMatchObject({ expired: false, login: true, connections: 0 });
-    expect(byRole.get(live.role)?.comment).toMatch(/^jit grant: identity=sub-alice session=s-/);
+    expect(byRole.get(live.role)?.comment).toMatch(
+      /^jit grant: identity=sub-alice email=alice@example.com session=s-/,
+    );
     expect(byRole.get(live.role)?.validUntil?.getTime()).toBe(live.expiresAt.getTime());
     expect(byRole.has(foreign)).toBe(false);
 

@@ -155,6 +155,15 @@ describe('buildChildEnv', () => {
     }
   });
 
+  it('strips the names it is told to (the --client-secret-env variable), whatever their value', () => {
+    const env = buildChildEnv({ SVC_SECRET: 'short', KEEP: 'yes' }, connection, {
+      stripNames: ['SVC_SECRET'],
+      secrets: [],
+    });
+    expect(env.SVC_SECRET).toBeUndefined();
+    expect(env.KEEP).toBe('yes');
+  });
+
   it('does not mutate the inherited environment', () => {
     const inherited = { PATH: '/bin', PGPASSWORD: 'x' };
     build(inherited);

@@ -53,7 +53,13 @@ function del(doc: Doc, keyPath: string): void {
 function baseDoc(): Doc {
   return {
     identity: 'oidc',
-    oidc: { issuer: 'https://idp.example.com', client_id: 'jit-cli' },
+    oidc: {
+      issuer: 'https://idp.example.com',
+      client_id: 'jit-cli',
+      ca: './idp-ca.pem',
+      audience: 'urn:jit',
+      ci_issuers: ['https://token.actions.githubusercontent.com'],
+    },
     default_target: 'local',
     targets: {
       local: {
@@ -122,7 +128,13 @@ describe('parseConfig: the full example', () => {
     expect(config).toEqual({
       path: '/etc/jit/jit.yaml',
       identity: 'oidc',
-      oidc: { issuer: 'https://idp.example.com', clientId: 'jit-cli' },
+      oidc: {
+        issuer: 'https://idp.example.com',
+        clientId: 'jit-cli',
+        ca: '/etc/jit/idp-ca.pem',
+        audience: 'urn:jit',
+        ciIssuers: ['https://token.actions.githubusercontent.com'],
+      },
       defaultTarget: 'local',
       targets: {
         local: {
@@ -539,6 +551,17 @@ describe('parseConfig: validation errors name the file and the key', () => {
       (d) => set(d, 'oidc.issuer', 'http://idp.example.com'),
       ['jit.yaml: oidc.issuer: must be an https:// URL'],
     ],
+    [
+      'oidc ci_issuers not a list',
+      (d) => set(d, 'oidc.ci_issuers', 'https://token.actions.githubusercontent.com'),
+      ['jit.yaml: oidc.ci_issuers: expected a list of URLs'],
+    ],
+    [
+      'oidc ci_issuers entry over http',
+      (d) => set(d, 'oidc.ci_issuers', ['http://ci.example.com']),
+      ['jit.yaml: oidc.ci_issuers[0]: must be an https:// URL'],
+    ],
+    ['oidc audience empty', (d) => set(d, 'oidc.audience', ''), ['jit.yaml: oidc.audience']],
     [
       'oidc issuer not a URL',
       (d) => set(d, 'oidc.issuer', 'idp'),
