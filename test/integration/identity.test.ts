@@ -386,6 +386,10 @@ describe('jit run with a verified identity', () => {
     expect(result.stdout).not.toMatch(/eyJ[\w-]{10,}\.[\w-]{10,}\./);
     const records = await auditRecords(audit);
     expect(records.length).toBeGreaterThan(2);
+    const auditText = await readFile(audit, 'utf8');
+    for (const secret of [stored?.idToken, stored?.refreshToken, stored?.accessToken]) {
+      if (secret) expect(auditText).not.toContain(secret.slice(-24));
+    }
     for (const r of records) {
       expect(r.identity).toEqual({
         authenticated: true,
