@@ -22,12 +22,23 @@ export async function runChild(
   command: string,
   args: string[],
   env: Record<string, string>,
-  options: { signal?: AbortSignal; onSpawn?: (pid: number) => void } = {},
+  options: {
+    signal?: AbortSignal;
+    onSpawn?: (pid: number) => void;
+    /** A file for stdout and stderr (appended to), with no stdin; default: stdio inherited. */
+    output?: string;
+  } = {},
 ): Promise<number> {
   const subprocess = execa(command, args, {
     env,
     extendEnv: false,
-    stdio: 'inherit',
+    ...(options.output
+      ? {
+          stdin: 'ignore' as const,
+          stdout: { file: options.output, append: true },
+          stderr: { file: options.output, append: true },
+        }
+      : { stdio: 'inherit' as const }),
     reject: false,
     windowsHide: true,
     ...(options.signal ? { cancelSignal: options.signal, forceKillAfterDelay: 5000 } : {}),

@@ -7,6 +7,7 @@ import { registerDemo } from './demo.js';
 import { registerAudit } from './audit.js';
 import { registerPolicy } from './policy.js';
 import { registerIdentity } from './identity.js';
+import { registerWatch } from './watch.js';
 
 /** Builds the whole command tree (also used to generate completions). */
 export function buildProgram(): Command {
@@ -25,11 +26,13 @@ Examples:
   $ jit login                                 # who you are (OIDC device flow)
   $ jit run --target dev -- python agent.py   # the agent sees only the local proxy
   $ jit proxy --target dev                    # print a connection URL; Ctrl-C ends the grant
+  $ jit watch                                 # live view + approvals for a running session
   $ jit grants list --target dev`,
     );
   registerIdentity(program);
   registerRun(program);
   registerProxy(program);
+  registerWatch(program);
   registerGrants(program);
   registerDemo(program);
   registerPolicy(program);

@@ -6,6 +6,9 @@ import { runHandler } from './run-handler.js';
 /** Options of `jit proxy`. */
 export interface ProxyCommandOptions extends SessionCommandOptions {
   port?: string;
+  tui?: boolean;
+  events?: string;
+  failOnBlock?: boolean;
 }
 
 /** `jit proxy [options]`. */
@@ -18,11 +21,18 @@ export function registerProxy(program: Command): void {
       "grant lifetime, e.g. 15m or 1h (default: the target's ttl; capped by max_ttl)",
     )
     .option('-q, --quiet', 'print only the connection URL')
+    .option('--no-tui', 'no live view in a terminal: status lines only (approvals then need `jit watch`)')
+    .option('--events <file>', 'append every event as a JSON line to FILE (CI mode: stderr by default)')
+    .option('--fail-on-block', 'exit 1 when any statement was blocked or denied')
     .addHelpText(
       'after',
       `
-Prints the connection URL (with its one-time password) alone on one stdout line; status goes
-to stderr. Ctrl-C (or SIGTERM) closes every connection and drops the temporary role.
+Prints the connection URL (with its one-time password) alone on one stdout line. In a terminal
+the live view follows on stderr: every statement, the grant countdown, and a prompt for held
+statements (a approve once, A approve the statement's shape for the session, d deny). Without a
+terminal, with --ci or with CI=true: one JSON event per line on stderr (or --events FILE) and a
+summary; held statements are denied (the policy's when_unattended). q, Ctrl-C or SIGTERM closes
+every connection and drops the temporary role.
 
 Examples:
   $ jit proxy --target dev

@@ -2,17 +2,27 @@ import { connectionUrl } from '../child/env.js';
 import type { ProxyCommandOptions } from '../cli/proxy.js';
 import { ConfigError } from '../config/schema.js';
 import { JitSession } from '../session/session.js';
+import { chooseMode, LiveRuntime } from './live-runtime.js';
 import { resolveSessionInputs } from './session-inputs.js';
-import { auditFailedLine, sessionEndedLine, sessionStartedLine } from './status.js';
+import { auditFailedLine, issuingLine, sessionEndedLine, sessionStartedLine } from './status.js';
 
 /** `jit proxy`: grant → proxy in the foreground until Ctrl-C, SIGTERM or expiry. */
 export async function proxyCommand(options: ProxyCommandOptions): Promise<number> {
   const port = parsePort(options.port);
   const inputs = await resolveSessionInputs(options);
-  const session = await JitSession.start({ ...inputs, port });
+  const live = new LiveRuntime(chooseMode('proxy', options), options, inputs.policy);
+  if (live.humanLines) process.stderr.write(issuingLine(inputs));
+  const session = await JitSession.start({ ...inputs, port, approver: live.approver, live: live.hub });
   process.stdout.write(`${connectionUrl(session.connection)}\n`);
-  if (!options.quiet) process.stderr.write(sessionStartedLine(session, inputs.target.name));
-  if (!options.quiet) process.stderr.write('jit: press Ctrl-C to end the session\n');
+  if (live.humanLines) process.stderr.write(sessionStartedLine(session, inputs.target.name));
+  if (live.humanLines && live.mode !== 'tui') process.stderr.write('jit: press Ctrl-C to end the session\n');
+  try {
+    await live.attach(session);
+  } catch (error) {
+    await session.stop('stopped');
+    await live.finish();
+    throw error;
+  }
 
   const onSignal = () => void session.stop('signal');
   process.once('SIGINT', onSignal);
@@ -23,13 +33,21 @@ export async function proxyCommand(options: ProxyCommandOptions): Promise<number
   process.removeListener('SIGINT', onSignal);
   process.removeListener('SIGTERM', onSignal);
   process.removeListener('SIGHUP', onSignal);
+  const summary = await live.finish();
   if (reason === 'audit_failed') process.stderr.write(auditFailedLine(session));
-  if (!options.quiet || session.revokeError) {
+  if (live.humanLines || session.revokeError) {
     process.stderr.write(
       sessionEndedLine(session, reason === 'expired' ? 'the grant expired' : 'session ended'),
     );
   }
-  return session.revokeError || session.auditError ? 1 : 0;
+  if (session.revokeError || session.auditError) return 1;
+  if (options.failOnBlock && summary.blocked + summary.denied > 0) {
+    process.stderr.write(
+      `jit: --fail-on-block: ${summary.blocked} statement(s) blocked and ${summary.denied} denied; failing\n`,
+    );
+    return 1;
+  }
+  return 0;
 }
 
 function parsePort(text: string | undefined): number {

@@ -1,19 +1,31 @@
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { buildChildEnv } from '../child/env.js';
 import { runChild } from '../child/run.js';
 import type { SessionCommandOptions } from '../cli/common-options.js';
+import { ensureRuntimeDir, runtimeDir } from '../control/paths.js';
 import { JitSession } from '../session/session.js';
+import { chooseMode, type LiveOptions, LiveRuntime } from './live-runtime.js';
 import { resolveSessionInputs } from './session-inputs.js';
-import { auditFailedLine, sessionEndedLine, sessionStartedLine } from './status.js';
+import { auditFailedLine, issuingLine, sessionEndedLine, sessionStartedLine } from './status.js';
+
+/** Options of `jit run`. */
+export type RunCommandOptions = SessionCommandOptions & LiveOptions;
+
+/** How many lines of a `--tui` child's output are shown after the live view closes. */
+const OUTPUT_TAIL_LINES = 20;
 
 /** `jit run -- CMD…`: grant → proxy → child; returns the child's exit code. */
-export async function runCommand(command: string[], options: SessionCommandOptions): Promise<number> {
+export async function runCommand(command: string[], options: RunCommandOptions): Promise<number> {
   const [program, ...args] = command;
   if (!program) throw new Error('unreachable: commander requires a command');
   const inputs = await resolveSessionInputs(options);
+  const live = new LiveRuntime(chooseMode('run', options), options, inputs.policy);
   const say = (line: string) => {
-    if (!options.quiet) process.stderr.write(line);
+    if (live.humanLines) process.stderr.write(line);
   };
-  const session = await JitSession.start(inputs);
+  if (live.humanLines) process.stderr.write(issuingLine(inputs));
+  const session = await JitSession.start({ ...inputs, approver: live.approver, live: live.hub });
   say(sessionStartedLine(session, inputs.target.name));
   let expired = false;
   void session.ended.then((reason) => {
@@ -34,14 +46,55 @@ export async function runCommand(command: string[], options: SessionCommandOptio
     secrets: [inputs.adminUrl, adminPassword, session.grant.password, ...inputs.identitySecrets.values],
   });
   let exitCode: number;
+  let outputFile: string | undefined;
   try {
-    exitCode = await runChild(program, args, env);
+    await live.attach(session);
+    if (live.mode === 'tui') {
+      // The live view owns the terminal: the command gets no input and writes to a private file.
+      const dir = runtimeDir();
+      await ensureRuntimeDir(dir);
+      outputFile = path.join(dir, `${session.id}.out`);
+      closeSync(openSync(outputFile, 'a', 0o600));
+      exitCode = await runChild(program, args, env, { output: outputFile, signal: stopSignal(session) });
+    } else {
+      exitCode = await runChild(program, args, env);
+    }
   } finally {
     await session.stop('child_exited');
     if (!expired) say(sessionEndedLine(session, 'command exited'));
   }
+  const summary = await live.finish();
+  if (outputFile) process.stderr.write(outputTail(outputFile));
   // A session stopped for want of an audit trail must not look like a success.
-  return session.auditError && exitCode === 0 ? 1 : exitCode;
+  if (session.auditError && exitCode === 0) return 1;
+  if (options.failOnBlock && exitCode === 0 && summary.blocked + summary.denied > 0) {
+    process.stderr.write(
+      `jit: --fail-on-block: ${summary.blocked} statement(s) blocked and ${summary.denied} denied; failing\n`,
+    );
+    return 1;
+  }
+  return exitCode;
+}
+
+/** Aborts when the session ends early (the live view's `q`, expiry): the command is stopped too. */
+function stopSignal(session: JitSession): AbortSignal {
+  const controller = new AbortController();
+  void session.ended.then(() => controller.abort());
+  return controller.signal;
+}
+
+function outputTail(file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+  const lines = text.split('\n');
+  if (lines.at(-1) === '') lines.pop();
+  const tail = lines.slice(-OUTPUT_TAIL_LINES);
+  const header = `jit: the command's output is in ${file}${lines.length > tail.length ? ` (last ${tail.length} lines):` : ':'}\n`;
+  return header + tail.map((line) => `  ${line}\n`).join('');
 }
 
 function safePassword(url: string): string {

@@ -41,3 +41,12 @@ function who(identity: JitSession['grant']['identity']): string {
   const name = identity.email ?? identity.sub;
   return identity.authenticated ? name : `${name} (unauthenticated)`;
 }
+
+/** Said before the grant is issued (it takes a round trip or two to the database). */
+export function issuingLine(inputs: {
+  target: { name: string };
+  ttlMs: number;
+  identity: { email?: string; sub: string };
+}): string {
+  return `jit: issuing a ${formatDuration(inputs.ttlMs)} grant on target '${inputs.target.name}' for ${inputs.identity.email ?? inputs.identity.sub}…\n`;
+}

@@ -31,9 +31,13 @@ export async function discoverProvider(settings: ProviderSettings): Promise<Prov
     settings.clientSecret === undefined ? client.None() : client.ClientSecretBasic(settings.clientSecret);
   let config: client.Configuration;
   try {
-    config = await client.discovery(new URL(settings.issuer), settings.clientId, undefined, auth, {
+    const url = new URL(settings.issuer);
+    // http:// only on loopback (the config refuses it elsewhere): a local test IdP.
+    const loopback = url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+    config = await client.discovery(url, settings.clientId, undefined, auth, {
       [client.customFetch]: fetch,
       timeout: 15,
+      ...(loopback && { execute: [client.allowInsecureRequests] }),
     });
   } catch (err) {
     throw (

@@ -22,6 +22,7 @@ import { StatementGuard } from '../proxy/guard/statement-guard.js';
 import { createSessionMasking, type SessionMasking } from '../proxy/mask/session-masking.js';
 import { pgSslOptions } from '../grant/admin.js';
 import type { JitError } from '../util/errors.js';
+import { LiveHub } from '../live/hub.js';
 
 /** Why a session ended. */
 export type EndReason = 'expired' | 'stopped' | 'child_exited' | 'signal' | 'audit_failed';
@@ -41,6 +42,8 @@ export interface SessionOptions {
   auditPath: (session: string) => string;
   /** Decides held statements; the unattended approver (deny at once) when absent. */
   approver?: Approver;
+  /** Live views' feed: statements, holds and the session's own events are published to it. */
+  live?: LiveHub;
 }
 
 /**
@@ -62,6 +65,7 @@ export class JitSession {
   private closing: Promise<void> | undefined;
   private ending: Promise<void> | undefined;
   private readonly masking: SessionMasking | undefined;
+  private readonly live: LiveHub | undefined;
   /** Why the revoke at the end failed, if it did. */
   revokeError: Error | undefined;
   /** Why the audit log stopped the session, if it did. */
@@ -80,7 +84,9 @@ export class JitSession {
     audit: AuditLog;
     auditBase: Pick<AuditEvent, 'session' | 'grant' | 'identity' | 'target'>;
     masking: SessionMasking | undefined;
+    live: LiveHub | undefined;
   }) {
+    this.live = args.live;
     this.id = args.id;
     this.masking = args.masking;
     this.grant = args.grant;
@@ -108,6 +114,13 @@ export class JitSession {
     const id = randomBytes(6).toString('hex');
     await initParser();
     const audit = await AuditLog.open(options.auditPath(id), { durability: options.policy.audit.durability });
+    const live = options.live;
+    if (live) {
+      audit.onRecord((record) => {
+        const event = LiveHub.statementEvent(record);
+        if (event) live.publish(event);
+      });
+    }
     const identity = {
       sub: options.identity.sub,
       ...(options.identity.email ? { email: options.identity.email } : {}),
@@ -194,6 +207,17 @@ export class JitSession {
         ...(masking ? { createMasker: masking.createMasker } : {}),
       });
       const { host, port } = await proxy.listen();
+      live?.publish({
+        type: 'session',
+        at: Date.now(),
+        session: id,
+        target: target.name,
+        role: grant.role,
+        identity,
+        expiresAt: grant.expiresAt.getTime(),
+        proxy: { host, port },
+        approvalTimeoutMs: options.policy.approval.timeoutMs,
+      });
       const connection: ChildConnection = {
         host,
         port,
@@ -213,6 +237,7 @@ export class JitSession {
         audit,
         auditBase,
         masking,
+        live,
       });
     } catch (error) {
       await masking?.close().catch(() => {});
@@ -301,10 +326,25 @@ export class JitSession {
       } else {
         await this.audit.close().catch(() => {});
       }
+      this.live?.publish({ type: 'ended', at: Date.now(), reason: endText(reason, this.revokeError) });
+      this.live?.flush();
       this.endedResolve(reason);
     })();
     return this.ending;
   }
+}
+
+function endText(reason: EndReason, revokeError: Error | undefined): string {
+  const what = {
+    expired: 'the grant expired',
+    stopped: 'the session was stopped',
+    child_exited: 'the command exited',
+    signal: 'ended by a signal',
+    audit_failed: 'the audit log could not be written',
+  }[reason];
+  return revokeError
+    ? `${what}; the role could not be dropped (${revokeError.message})`
+    : `${what}; role dropped`;
 }
 
 async function loadTls(target: TargetConfig): Promise<UpstreamTls> {

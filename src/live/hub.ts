@@ -1,0 +1,85 @@
+import type { AuditRecord } from '../audit/record.js';
+import type { HeldEvent, SessionEvent, SessionInfoEvent, StatementEvent } from './events.js';
+
+/** How many finished statements a new view gets in its snapshot. */
+const SNAPSHOT_STATEMENTS = 200;
+/** Events are handed to subscribers in batches at most this often, off the proxy's hot path. */
+const FLUSH_INTERVAL_MS = 50;
+
+/**
+ * The session's event stream for live views: the TUI, `jit watch` connections, CI JSON lines.
+ * `publish` only queues (no I/O, no rendering); subscribers get batches from a timer.
+ */
+export class LiveHub {
+  private info: SessionInfoEvent | undefined;
+  private readonly recent: StatementEvent[] = [];
+  private readonly held = new Map<string, HeldEvent>();
+  private readonly other: SessionEvent[] = [];
+  private readonly listeners = new Set<(events: SessionEvent[]) => void>();
+  private queue: SessionEvent[] = [];
+  private timer: NodeJS.Timeout | undefined;
+
+  /** Everything a new view needs to start: the session, recent statements, notices, pending holds. */
+  snapshot(): SessionEvent[] {
+    return [...(this.info ? [this.info] : []), ...this.other, ...this.recent, ...this.held.values()];
+  }
+
+  subscribe(listener: (events: SessionEvent[]) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  publish(event: SessionEvent): void {
+    switch (event.type) {
+      case 'session':
+        this.info = event;
+        break;
+      case 'statement':
+        this.recent.push(event);
+        if (this.recent.length > SNAPSHOT_STATEMENTS)
+          this.recent.splice(0, this.recent.length - SNAPSHOT_STATEMENTS);
+        break;
+      case 'held':
+        this.held.set(event.id, event);
+        break;
+      case 'resolved':
+        this.held.delete(event.id);
+        break;
+      default:
+        this.other.push(event);
+        if (this.other.length > 20) this.other.shift();
+    }
+    if (this.listeners.size === 0) return;
+    this.queue.push(event);
+    this.timer ??= setTimeout(() => this.flush(), FLUSH_INTERVAL_MS);
+  }
+
+  /** Hands queued events to every subscriber now (also at the end of a session). */
+  flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.queue;
+    if (batch.length === 0) return;
+    this.queue = [];
+    for (const listener of this.listeners) listener(batch);
+  }
+
+  /** A finished statement's audit record as a live event (other kinds are not statements). */
+  static statementEvent(record: AuditRecord): StatementEvent | undefined {
+    if (record.kind !== 'statement' || record.decision === undefined) return undefined;
+    return {
+      type: 'statement',
+      at: Date.parse(record.ts),
+      connection: record.connection ?? 0,
+      decision: record.decision,
+      sql: record.sql ?? '',
+      ...(record.rule !== undefined && { rule: record.rule }),
+      ...(record.duration_ms !== undefined && { durationMs: record.duration_ms }),
+      ...(record.rows !== undefined && { rows: record.rows }),
+      ...(record.sqlstate !== undefined && { sqlstate: record.sqlstate }),
+      ...(record.masked !== undefined && record.masked.length > 0 && { masked: record.masked }),
+      ...(record.approver !== undefined && { approver: record.approver }),
+      ...(record.reason !== undefined && { reason: record.reason }),
+    };
+  }
+}
