@@ -85,7 +85,13 @@ async function login(
       void child.then(() => reject(new Error(`jit login exited before showing a code; stderr: ${stderr}`)));
     },
   );
-  await act(prompt);
+  try {
+    await act(prompt);
+  } catch (error) {
+    // A failed step must not leave a login polling the provider under later tests.
+    child.kill('SIGKILL');
+    throw error;
+  }
   const result = await child;
   return { ...result, prompt };
 }
@@ -164,8 +170,11 @@ describe('jit login (device flow against a real OpenID provider)', () => {
     const browser = path.join(scratch, `browser-${counter}.sh`);
     await writeFile(browser, `#!/bin/sh\nprintf '%s' "$1" > '${seen}'\n`);
     await chmod(browser, 0o755);
+    // CI=true (as under .ci/run) means "no browser": this test is about a desktop session.
+    const desktop: Record<string, string> = { ...env, BROWSER: browser };
+    delete desktop.CI;
     const result = await login(
-      { ...env, BROWSER: browser },
+      desktop,
       async (p) => {
         for (let i = 0; i < 50 && !(await readFile(seen, 'utf8').catch(() => '')); i++) {
           await new Promise((r) => setTimeout(r, 100));
