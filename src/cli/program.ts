@@ -8,6 +8,8 @@ import { registerAudit } from './audit.js';
 import { registerPolicy } from './policy.js';
 import { registerIdentity } from './identity.js';
 import { registerWatch } from './watch.js';
+import { registerCompletion } from './completion.js';
+import { registerDoctor } from '../doctor/cli.js';
 
 /** Builds the whole command tree (also used to generate completions). */
 export function buildProgram(): Command {
@@ -37,5 +39,7 @@ Examples:
   registerDemo(program);
   registerPolicy(program);
   registerAudit(program);
+  registerCompletion(program);
+  registerDoctor(program);
   return program;
 }

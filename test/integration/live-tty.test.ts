@@ -105,6 +105,36 @@ describe('jit run at a terminal, approved from jit watch', () => {
     });
   });
 
+  it('a denial from jit watch, with its reason, reaches the agent as an error; nothing runs', async () => {
+    await resetNames();
+    const run = await pane(
+      [
+        'node',
+        JIT_BIN,
+        'run',
+        '--config',
+        target.configPath,
+        '--',
+        'sh',
+        '-c',
+        `psql -XAtc "DELETE FROM customers"; echo "psql exit $?"`,
+      ],
+      ttyEnv(),
+    );
+    const code = (await run.waitFor(PAIRING))[1] ?? '';
+    const watch = await pane(['node', JIT_BIN, 'watch'], ttyEnv(), 100);
+    await watch.waitFor(/Pairing code/);
+    await watch.type(code);
+    await watch.keys('Enter');
+    await watch.waitFor(/DELETE FROM customers/);
+    await watch.type('d');
+    await watch.type('not on prod data');
+    await watch.keys('Enter');
+    await run.waitFor(/denied by jit watch \([^)]*\): not on prod data[\s\S]*psql exit 1/);
+    expect(await names()).toEqual(['name 1', 'name 2', 'name 3']);
+    await watch.waitFor(/denied/);
+  });
+
   it('without an answer the statement is denied at the timeout, with a notice and the bell', async () => {
     await resetNames();
     const policy = path.join(work, 'short-timeout.yaml');
