@@ -1,12 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
+import { parseYaml } from './fields.js';
 import { ConfigError, parseConfig, type JitConfig } from './schema.js';
 
 /** File names looked for in the working directory, in order. */
 const DEFAULT_NAMES = ['jit.yaml', 'jit.yml'] as const;
-/** Bounds alias expansion ("billion laughs") in a hostile or broken file. */
-const MAX_ALIAS_COUNT = 100;
 
 /**
  * Discovery: opts.configPath (--config) > env.JIT_CONFIG > <cwd>/jit.yaml (then jit.yml).
@@ -42,25 +40,7 @@ export async function loadConfig(opts: {
 
 /** Parses YAML text and validates it; syntax errors carry `file:line:col`. */
 export function parseConfigText(text: string, file: string | undefined, label = file ?? 'config'): JitConfig {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const [first] = doc.errors;
-  if (first) {
-    const { line, col } = lineCounter.linePos(first.pos[0]);
-    const more = doc.errors.length > 1 ? ` (and ${doc.errors.length - 1} more)` : '';
-    throw new ConfigError('yaml_syntax', `${label}:${line}:${col}: ${first.message}${more}`, {
-      hint: 'fix the YAML syntax at that position',
-    });
-  }
-  let value: unknown;
-  try {
-    value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
-  } catch (error) {
-    // Unresolved aliases and alias bombs surface here rather than in doc.errors.
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new ConfigError('yaml_syntax', `${label}: ${reason}`, { cause: error });
-  }
-  return parseConfig(value, file, label);
+  return parseConfig(parseYaml(text, label), file, label);
 }
 
 function explicitSource(opts: {

@@ -1,9 +1,27 @@
 import path from 'node:path';
-import { parseDuration } from '../util/duration.js';
-import { JitError } from '../util/errors.js';
+import {
+  ConfigError,
+  type Ctx,
+  checkKeys,
+  describe,
+  duration,
+  ENV_NAME,
+  fail,
+  HOSTNAME,
+  httpUrl,
+  integer,
+  joinKey,
+  LOOPBACK_HOSTS,
+  mapping,
+  nonEmptyString,
+  oneOf,
+  resolvePath,
+  string,
+  suggestion,
+} from './fields.js';
 
-/** Any problem finding, reading, validating or applying jit's configuration. */
-export class ConfigError extends JitError {}
+// Re-exported: callers have always imported these from here.
+export { ConfigError, suggestion };
 
 /** How jit's proxy talks TLS to the upstream server (libpq `sslmode` names). */
 export type TlsMode = 'disable' | 'require' | 'verify-ca' | 'verify-full';
@@ -64,7 +82,7 @@ export interface JitConfig {
   oidc?: OidcConfig;
   defaultTarget?: string;
   targets: Record<string, TargetConfig>;
-  broker?: { url: string };
+  broker?: { url: string; ca?: string };
   /** Opaque for now (a later issue defines it); `path`, when a string, is made absolute. */
   audit?: Record<string, unknown>;
 }
@@ -74,22 +92,23 @@ const DEFAULT_TTL_MS = 15 * 60_000;
 const DEFAULT_MAX_TTL_MS = 60 * 60_000;
 /** Shorter grants would expire before a typical tool has connected. */
 export const MIN_TTL_MS = 10_000;
-const DEFAULT_CONNECTION_LIMIT = 50;
-const MAX_CONNECTION_LIMIT = 10_000;
-const DEFAULT_ADMIN_URL_ENV = 'JIT_ADMIN_URL';
+/** Default `connection_limit` of a temporary role. */
+export const DEFAULT_CONNECTION_LIMIT = 50;
+/** Largest accepted `connection_limit`. */
+export const MAX_CONNECTION_LIMIT = 10_000;
+/** Default `admin_url_env`: the variable holding the admin DSN. */
+export const DEFAULT_ADMIN_URL_ENV = 'JIT_ADMIN_URL';
 /** PostgreSQL truncates longer identifiers (NAMEDATALEN - 1), which could name a different role. */
 const MAX_IDENTIFIER_BYTES = 63;
-const TARGET_NAME = /^[A-Za-z0-9_.-]+$/;
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** What a target name may contain (it ends up in role comments, audit records and URLs). */
+export const TARGET_NAME = /^[A-Za-z0-9_.-]+$/;
 const KEYRING_REF = /^keyring:.+$/;
-const HOSTNAME = /^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/;
 const IPV6_HOST = /^\[[0-9A-Fa-f:.]+\]$/;
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1']);
 
 const KEYS = {
   root: ['identity', 'oidc', 'default_target', 'targets', 'broker', 'audit'],
   oidc: ['issuer', 'client_id', 'ca', 'audience', 'ci_issuers'],
-  broker: ['url'],
+  broker: ['url', 'ca'],
   target: ['upstream', 'tls', 'grant', 'policy'],
   tls: ['mode', 'ca'],
   grant: ['via', 'admin_url_env', 'roles', 'ttl', 'max_ttl', 'connection_limit'],
@@ -185,11 +204,14 @@ function parseOidc(ctx: Ctx, raw: unknown): OidcConfig {
   };
 }
 
-function parseBroker(ctx: Ctx, raw: unknown): { url: string } {
+function parseBroker(ctx: Ctx, raw: unknown): { url: string; ca?: string } {
   const broker = mapping(ctx, 'broker', raw);
   checkKeys(ctx, 'broker', broker, KEYS.broker);
   if (broker.url === undefined) fail(ctx, 'broker.url', 'required');
-  return { url: httpUrl(ctx, 'broker.url', broker.url) };
+  return {
+    url: httpUrl(ctx, 'broker.url', broker.url),
+    ...(broker.ca !== undefined && { ca: resolvePath(ctx, nonEmptyString(ctx, 'broker.ca', broker.ca)) }),
+  };
 }
 
 function parseTarget(ctx: Ctx, keyPath: string, name: string, raw: unknown): TargetConfig {
@@ -208,8 +230,11 @@ function parseTarget(ctx: Ctx, keyPath: string, name: string, raw: unknown): Tar
   return { name, upstream, tls, grant, ...(policy !== undefined && { policy }) };
 }
 
-/** Never echoes the value: a misplaced password must not end up in a terminal or a log. */
-function parseUpstream(ctx: Ctx, keyPath: string, raw: unknown): UpstreamConfig {
+/**
+ * A credential-free `postgres://host:port/db` upstream URL (shared with broker.yaml's targets).
+ * Never echoes the value: a misplaced password must not end up in a terminal or a log.
+ */
+export function parseUpstream(ctx: Ctx, keyPath: string, raw: unknown): UpstreamConfig {
   const written = string(ctx, keyPath, raw);
   const example = 'postgres://HOST:PORT/DATABASE';
   let url: URL;
@@ -252,7 +277,8 @@ function parseUpstream(ctx: Ctx, keyPath: string, raw: unknown): UpstreamConfig 
   return { host: IPV6_HOST.test(host) ? host.slice(1, -1) : host, port, database, url: written };
 }
 
-function parseTls(ctx: Ctx, keyPath: string, raw: unknown, host: string): TlsConfig {
+/** `tls:` of a target: a mode or `{ mode, ca }`; absent → disable on loopback, else verify-full. */
+export function parseTls(ctx: Ctx, keyPath: string, raw: unknown, host: string): TlsConfig {
   // Secure by default: plaintext only to a server on this machine.
   if (raw === undefined) return { mode: LOOPBACK_HOSTS.has(host) ? 'disable' : 'verify-full' };
   if (typeof raw === 'string') {
@@ -303,14 +329,10 @@ function parseGrant(ctx: Ctx, keyPath: string, raw: unknown): GrantConfig {
   if (ttlMs > maxTtlMs)
     fail(ctx, `${keyPath}.ttl`, `must not exceed max_ttl (${String(grant.max_ttl ?? '1h')})`);
 
-  let connectionLimit = DEFAULT_CONNECTION_LIMIT;
-  if (grant.connection_limit !== undefined) {
-    const limit = grant.connection_limit;
-    if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > MAX_CONNECTION_LIMIT) {
-      fail(ctx, `${keyPath}.connection_limit`, `must be an integer from 1 to ${MAX_CONNECTION_LIMIT}`);
-    }
-    connectionLimit = limit;
-  }
+  const connectionLimit =
+    grant.connection_limit === undefined
+      ? DEFAULT_CONNECTION_LIMIT
+      : integer(ctx, `${keyPath}.connection_limit`, grant.connection_limit, 1, MAX_CONNECTION_LIMIT);
 
   return {
     via,
@@ -322,7 +344,8 @@ function parseGrant(ctx: Ctx, keyPath: string, raw: unknown): GrantConfig {
   };
 }
 
-function parseRoles(ctx: Ctx, keyPath: string, raw: unknown): string[] {
+/** A list of distinct role names PostgreSQL will not truncate; absent → []. */
+export function parseRoles(ctx: Ctx, keyPath: string, raw: unknown): string[] {
   if (raw === undefined || raw === null) return [];
   if (!Array.isArray(raw)) fail(ctx, keyPath, `must be a list of role names (got ${describe(raw)})`);
   const roles: string[] = [];
@@ -344,132 +367,4 @@ function parseAudit(ctx: Ctx, raw: unknown): Record<string, unknown> {
   const audit = { ...mapping(ctx, 'audit', raw) };
   if (typeof audit.path === 'string' && audit.path !== '') audit.path = resolvePath(ctx, audit.path);
   return audit;
-}
-
-// ---- small validators: each throws a ConfigError naming the file and the key path ----
-
-interface Ctx {
-  label: string;
-  baseDir: string;
-}
-
-function fail(ctx: Ctx, keyPath: string, message: string, options: { hint?: string } = {}): never {
-  const where = keyPath === '' ? ctx.label : `${ctx.label}: ${keyPath}`;
-  throw new ConfigError('invalid_config', `${where}: ${message}`, options);
-}
-
-function joinKey(parent: string, key: string): string {
-  const part = /^[A-Za-z0-9_-]+$/.test(key) ? key : JSON.stringify(key);
-  return parent === '' ? part : `${parent}.${part}`;
-}
-
-function mapping(ctx: Ctx, keyPath: string, raw: unknown, expected = 'a mapping'): Record<string, unknown> {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    fail(ctx, keyPath, `expected ${expected} (got ${describe(raw)})`);
-  }
-  return raw as Record<string, unknown>;
-}
-
-function checkKeys(
-  ctx: Ctx,
-  keyPath: string,
-  obj: Record<string, unknown>,
-  allowed: readonly string[],
-): void {
-  for (const key of Object.keys(obj)) {
-    if (allowed.includes(key)) continue;
-    const close = suggestion(key, allowed);
-    fail(ctx, joinKey(keyPath, key), `unknown key${close || `; expected one of: ${allowed.join(', ')}`}`);
-  }
-}
-
-function string(ctx: Ctx, keyPath: string, raw: unknown): string {
-  if (typeof raw !== 'string') fail(ctx, keyPath, `expected a string (got ${describe(raw)})`);
-  return raw;
-}
-
-function nonEmptyString(ctx: Ctx, keyPath: string, raw: unknown): string {
-  const value = string(ctx, keyPath, raw);
-  if (value.trim() === '') fail(ctx, keyPath, 'must not be empty');
-  return value;
-}
-
-function oneOf<T extends string>(ctx: Ctx, keyPath: string, raw: unknown, allowed: readonly T[]): T {
-  if (typeof raw === 'string' && (allowed as readonly string[]).includes(raw)) return raw as T;
-  const close = typeof raw === 'string' ? suggestion(raw, allowed) : '';
-  return fail(ctx, keyPath, `must be one of ${allowed.join(' | ')} (got ${describe(raw)})${close}`);
-}
-
-function duration(ctx: Ctx, keyPath: string, raw: unknown): number {
-  if (typeof raw === 'string') {
-    try {
-      return parseDuration(raw);
-    } catch {
-      // fall through to the message below, which names the key
-    }
-  }
-  return fail(ctx, keyPath, `must be a duration like 90s, 15m or 1h30m (got ${describe(raw)})`);
-}
-
-/** An https URL, or plain http only to this machine (a local IdP or broker during development). */
-function httpUrl(ctx: Ctx, keyPath: string, raw: unknown): string {
-  const written = nonEmptyString(ctx, keyPath, raw);
-  let url: URL;
-  try {
-    url = new URL(written);
-  } catch {
-    return fail(ctx, keyPath, 'not a valid URL');
-  }
-  const local = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && local)) {
-    fail(ctx, keyPath, 'must be an https:// URL (http:// only for 127.0.0.1 or localhost)');
-  }
-  if (url.username !== '' || url.password !== '') fail(ctx, keyPath, 'must not contain credentials');
-  if (url.search !== '' || url.hash !== '') fail(ctx, keyPath, 'must not have a query or fragment');
-  return written;
-}
-
-function resolvePath(ctx: Ctx, p: string): string {
-  return path.resolve(ctx.baseDir, p);
-}
-
-function describe(raw: unknown): string {
-  if (raw === null || raw === undefined) return 'nothing';
-  if (Array.isArray(raw)) return 'a list';
-  if (typeof raw === 'object') return 'a mapping';
-  if (typeof raw === 'string') return JSON.stringify(raw.length > 40 ? `${raw.slice(0, 40)}…` : raw);
-  return String(raw);
-}
-
-/** ` (did you mean X?)` when `input` is a likely typo of one of `candidates`, else ''. */
-export function suggestion(input: string, candidates: readonly string[]): string {
-  const norm = (s: string): string => s.toLowerCase().replace(/[-_]/g, '');
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const candidate of candidates) {
-    const d =
-      norm(input) === norm(candidate) ? 0 : editDistance(input.toLowerCase(), candidate.toLowerCase());
-    if (d < bestDistance) [best, bestDistance] = [candidate, d];
-  }
-  const limit = Math.min(2, Math.floor(input.length / 3));
-  return best !== undefined && bestDistance <= limit && best !== input ? ` (did you mean ${best}?)` : '';
-}
-
-/** Optimal-string-alignment distance: insertions, deletions, substitutions and adjacent swaps. */
-function editDistance(a: string, b: string): number {
-  const rows = Array.from({ length: a.length + 1 }, (_, i) =>
-    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
-  );
-  const at = (i: number, j: number): number => rows[i]?.[j] ?? Infinity;
-  for (let i = 1; i <= a.length; i++) {
-    const row = rows[i] as number[];
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let d = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
-        d = Math.min(d, at(i - 2, j - 2) + 1);
-      row[j] = d;
-    }
-  }
-  return at(a.length, b.length);
 }
