@@ -10,8 +10,8 @@ _jit_spec() {
   _jit_subs='' _jit_cmds='' _jit_opts='' _jit_vals='' _jit_args=''
   case $1 in
     'jit')
-      _jit_subs='login:login logout:logout whoami:whoami run:run proxy:proxy watch:watch approve:watch grants:grants demo:demo policy:policy audit:audit completion:completion doctor:doctor help:help'
-      _jit_cmds='login logout whoami run proxy watch grants demo policy audit completion doctor help'
+      _jit_subs='login:login logout:logout whoami:whoami run:run proxy:proxy watch:watch approve:approve grants:grants demo:demo policy:policy audit:audit completion:completion doctor:doctor broker:broker help:help'
+      _jit_cmds='login logout whoami run proxy watch approve grants demo policy audit completion doctor broker help'
       _jit_opts='-v --version -h --help'
       ;;
     'jit login')
@@ -27,17 +27,22 @@ _jit_spec() {
       _jit_vals='-c:config --config:config --issuer:none --client-id:none --ca:file --client-secret-env:none'
       ;;
     'jit run')
-      _jit_opts='-c --config -t --target --policy --audit-log --ci --client-id --client-secret-env --ttl -q --quiet --tui --events --fail-on-block -h --help'
-      _jit_vals='-c:config --config:config -t:target --target:target --policy:file --audit-log:file --client-id:none --client-secret-env:none --ttl:none --events:file'
+      _jit_opts='-c --config -t --target --reason --policy --audit-log --ci --client-id --client-secret-env --ttl -q --quiet --tui --events --fail-on-block -h --help'
+      _jit_vals='-c:config --config:config -t:target --target:target --reason:none --policy:file --audit-log:file --client-id:none --client-secret-env:none --ttl:none --events:file'
       _jit_args='command...'
       ;;
     'jit proxy')
-      _jit_opts='-c --config -t --target --policy --audit-log --ci --client-id --client-secret-env -p --port --ttl -q --quiet --no-tui --events --fail-on-block -h --help'
-      _jit_vals='-c:config --config:config -t:target --target:target --policy:file --audit-log:file --client-id:none --client-secret-env:none -p:none --port:none --ttl:none --events:file'
+      _jit_opts='-c --config -t --target --reason --policy --audit-log --ci --client-id --client-secret-env -p --port --ttl -q --quiet --no-tui --events --fail-on-block -h --help'
+      _jit_vals='-c:config --config:config -t:target --target:target --reason:none --policy:file --audit-log:file --client-id:none --client-secret-env:none -p:none --port:none --ttl:none --events:file'
       ;;
     'jit watch')
       _jit_opts='-s --session --json --no-color -h --help'
       _jit_vals='-s:none --session:none'
+      ;;
+    'jit approve')
+      _jit_opts='-c --config --broker --list --json --approve --deny --fingerprint --reason -s --session --no-color -h --help'
+      _jit_vals='-c:config --config:config --reason:none -s:none --session:none'
+      _jit_args='none'
       ;;
     'jit grants')
       _jit_subs='list:list revoke:revoke gc:gc help:help'
@@ -82,8 +87,8 @@ _jit_spec() {
       _jit_args='choices=check,test'
       ;;
     'jit audit')
-      _jit_subs='verify:verify show:show tail:tail export:export help:help'
-      _jit_cmds='verify show tail export help'
+      _jit_subs='verify:verify show:show tail:tail export:export push:push help:help'
+      _jit_cmds='verify show tail export push help'
       _jit_opts='-h --help'
       ;;
     'jit audit verify')
@@ -92,8 +97,8 @@ _jit_spec() {
       _jit_args='file'
       ;;
     'jit audit show')
-      _jit_opts='--audit-dir --session --decision --kind --since --json -h --help'
-      _jit_vals='--audit-dir:directory --session:none --decision:none --kind:none --since:none'
+      _jit_opts='--audit-dir --session --decision --kind --since --json --broker --sub --email --target --until --limit -c --config --ci --client-id --client-secret-env -h --help'
+      _jit_vals='--audit-dir:directory --session:none --decision:none --kind:none --since:none --sub:none --email:none --target:target --until:none --limit:none -c:config --config:config --client-id:none --client-secret-env:none'
       _jit_args='file'
       ;;
     'jit audit tail')
@@ -106,8 +111,13 @@ _jit_spec() {
       _jit_vals='--audit-dir:directory --format:none -o:file --output:file'
       _jit_args='file'
       ;;
+    'jit audit push')
+      _jit_opts='--audit-dir -c --config --ci --client-id --client-secret-env -h --help'
+      _jit_vals='--audit-dir:directory -c:config --config:config --client-id:none --client-secret-env:none'
+      _jit_args='file'
+      ;;
     'jit audit help')
-      _jit_args='choices=verify,show,tail,export'
+      _jit_args='choices=verify,show,tail,export,push'
       ;;
     'jit completion')
       _jit_opts='-h --help'
@@ -117,8 +127,12 @@ _jit_spec() {
       _jit_opts='-c --config -t --target --json -h --help'
       _jit_vals='-c:config --config:config -t:target --target:target'
       ;;
+    'jit broker')
+      _jit_opts='-c --config --check -h --help'
+      _jit_vals='-c:config --config:config'
+      ;;
     'jit help')
-      _jit_args='choices=login,logout,whoami,run,proxy,watch,grants,demo,policy,audit,completion,doctor'
+      _jit_args='choices=login,logout,whoami,run,proxy,watch,approve,grants,demo,policy,audit,completion,doctor,broker'
       ;;
   esac
 }

@@ -44,7 +44,9 @@ export async function startJitProxy({ root, dir, upstream, adminUrl, timeoutMs =
   for (const name of ['CONFIG', 'STATE', 'DATA', 'CACHE'])
     env[`XDG_${name}_HOME`] = join(dir, name.toLowerCase());
 
-  const args = [bin, 'proxy', '--config', config, '--target', 'bench', '--ttl', '1h'];
+  // --quiet: without a terminal jit would stream one JSON event per statement to stderr (CI
+  // mode); the bench measures the proxy (guard, audit, masking), not that log.
+  const args = [bin, 'proxy', '--config', config, '--target', 'bench', '--ttl', '1h', '--quiet'];
   const child = startChild(process.execPath, args, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const stderr = new Tail(60);
   const stdout = new Tail(60);

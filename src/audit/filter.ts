@@ -26,7 +26,7 @@ export function parseFilter(options: AuditFilterOptions, now: Date): AuditFilter
   if (options.decision !== undefined)
     filter.decisions = parseList(options.decision, AUDIT_DECISIONS, '--decision');
   if (options.kind !== undefined) filter.kinds = parseList(options.kind, AUDIT_KINDS, '--kind');
-  if (options.since !== undefined) filter.since = parseSince(options.since, now);
+  if (options.since !== undefined) filter.since = parseTime(options.since, now, '--since');
   return filter;
 }
 
@@ -55,10 +55,10 @@ function parseList(text: string, allowed: readonly string[], option: string): Se
   return new Set(values);
 }
 
-/** `1h`, `30m`, `2d` (that long before now) or an ISO 8601 time. */
-function parseSince(text: string, now: Date): Date {
+/** `1h`, `30m`, `2d` (that long before now) or an ISO 8601 time; errors name `option`. */
+export function parseTime(text: string, now: Date, option: string): Date {
   try {
-    return new Date(now.getTime() - parseDuration(text, '--since'));
+    return new Date(now.getTime() - parseDuration(text, option));
   } catch (error) {
     if (!(error instanceof DurationError)) throw error;
   }
@@ -66,7 +66,7 @@ function parseSince(text: string, now: Date): Date {
   if (Number.isNaN(at)) {
     throw new AuditError(
       'bad_option',
-      `\`--since\` must be a duration like 1h or 30m, or an ISO time like 2025-01-31T09:00:00Z (got "${text}")`,
+      `\`${option}\` must be a duration like 1h or 30m, or an ISO time like 2025-01-31T09:00:00Z (got "${text}")`,
     );
   }
   return new Date(at);

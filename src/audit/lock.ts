@@ -56,6 +56,12 @@ export async function acquireLock(target: string): Promise<FileLock> {
   }
 }
 
+/** The pid of a running process that holds `<target>.lock` (a session writing the file), if any. */
+export async function lockHolder(target: string): Promise<number | undefined> {
+  const pid = await readPid(`${target}.lock`);
+  return pid !== undefined && isAlive(pid) ? pid : undefined;
+}
+
 async function releaseLock(path: string): Promise<void> {
   // Only remove the lock if it is still ours (a takeover after we were presumed dead is theirs).
   if ((await readPid(path)) === process.pid) await unlink(path).catch(() => {});

@@ -102,7 +102,7 @@ export class AuditLog {
   private waiters: Waiter[] = [];
   private failure: AuditError | undefined;
   private listeners: ((error: AuditError) => void)[] = [];
-  private recordListener: ((record: AuditRecord) => void) | undefined;
+  private readonly recordListeners: ((record: AuditRecord) => void)[] = [];
   private closing: Promise<void> | undefined;
   /** `ts` of the current second, `yyyy-mm-ddTHH:MM:SS.`, to skip most of `toISOString`. */
   private second = Number.NaN;
@@ -208,16 +208,16 @@ export class AuditLog {
     this.seq = seq;
     this.prev = hash;
     this.schedule(this.durability === 'sync' || this.pendingChars >= ASYNC_BATCH_BYTES);
-    if (this.recordListener) this.recordListener(record as AuditRecord);
+    for (const listener of this.recordListeners) listener(record as AuditRecord);
     return record as AuditRecord;
   }
 
   /**
-   * `listener` sees every record as it is appended (the live view's feed). It runs on the
-   * proxy's hot path, so it must only queue; one listener at a time.
+   * `listener` sees every record as it is appended (the live view's feed, the broker shipper).
+   * It runs on the proxy's hot path, so it must only queue.
    */
-  onRecord(listener: ((record: AuditRecord) => void) | undefined): void {
-    this.recordListener = listener;
+  onRecord(listener: (record: AuditRecord) => void): void {
+    this.recordListeners.push(listener);
   }
 
   /**

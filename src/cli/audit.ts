@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { AuditFilterOptions } from '../audit/filter.js';
+import { identityOptions } from './common-options.js';
 import { runHandler } from './run-handler.js';
 
 /** Options every `jit audit` subcommand has. */
@@ -7,10 +8,28 @@ export interface AuditCommandOptions {
   auditDir?: string;
 }
 
-/** Options of `jit audit show`. */
-export interface AuditShowOptions extends AuditCommandOptions, AuditFilterOptions {
-  json?: boolean;
+/** How `jit audit show --broker` and `jit audit push` reach the broker, and as whom. */
+export interface AuditBrokerOptions {
+  config?: string;
+  ci?: boolean;
+  clientId?: string;
+  clientSecretEnv?: string;
 }
+
+/** Options of `jit audit show`. */
+export interface AuditShowOptions extends AuditCommandOptions, AuditFilterOptions, AuditBrokerOptions {
+  json?: boolean;
+  /** Query the broker's records instead of local files; the options below need it. */
+  broker?: boolean;
+  sub?: string;
+  email?: string;
+  target?: string;
+  until?: string;
+  limit?: string;
+}
+
+/** Options of `jit audit push`. */
+export interface AuditPushOptions extends AuditCommandOptions, AuditBrokerOptions {}
 
 /** Options of `jit audit tail`. */
 export interface AuditTailOptions extends AuditCommandOptions {
@@ -27,7 +46,7 @@ export interface AuditExportOptions extends AuditCommandOptions {
 
 const load = () => import('../handlers/audit.js');
 
-/** `jit audit verify|show|tail|export`. */
+/** `jit audit verify|show|tail|export|push`. */
 export function registerAudit(program: Command): void {
   const audit = program
     .command('audit')
@@ -42,7 +61,16 @@ Examples:
   $ jit audit verify                       # check every session file's hash chain
   $ jit audit show --decision blocked,denied --since 1h
   $ jit audit tail -f
-  $ jit audit export --format csv --output audit.csv`,
+  $ jit audit export --format csv --output audit.csv
+  $ jit audit show --broker --email alice@example.com --since 1d   # team mode: the broker's records
+  $ jit audit push                         # send records the broker missed`,
+    );
+  const brokerOptions = (command: Command): Command =>
+    identityOptions(
+      command.option(
+        '-c, --config <file>',
+        'config file naming the broker (default: $JIT_CONFIG or ./jit.yaml)',
+      ),
     );
   const dirOption = (command: Command): Command =>
     command
@@ -64,8 +92,8 @@ Examples:
       runHandler(async () => (await load()).verifyCommand(path, options)),
     );
 
-  dirOption(audit.command('show'))
-    .description('print records as a table (or JSON lines), filtered')
+  const show = dirOption(audit.command('show'))
+    .description("print records as a table (or JSON lines), filtered; --broker: the team broker's records")
     .option('--session <id>', 'only this session (an id or its first characters)')
     .option('--decision <list>', 'only these decisions: allowed,blocked,approved,denied,error')
     .option(
@@ -74,12 +102,25 @@ Examples:
     )
     .option('--since <when>', 'only records since a duration ago (1h, 30m) or an ISO time')
     .option('--json', 'print the matching records as JSON lines, exactly as stored')
+    .option('--broker', "query the team broker's records instead of local files (the options below need it)")
+    .option('--sub <subject>', 'with --broker: only records of this identity subject')
+    .option('--email <email>', 'with --broker: only records of this email')
+    .option('--target <name>', 'with --broker: only records of this target')
+    .option('--until <when>', 'with --broker: only records before a duration ago (1h) or an ISO time')
+    .option('--limit <n>', 'with --broker: at most N records, the newest (default 1000)');
+  brokerOptions(show)
     .addHelpText(
       'after',
       `
+With --broker the records come from the team broker (the config's \`broker:\`), as you: your
+\`jit login\`, or a CI identity (--ci, --client-secret-env). The broker shows admins every
+record and everyone else only their own.
+
 Examples:
   $ jit audit show --decision blocked,denied --since 1h
-  $ jit audit show --session 1a2b3c4d --kind statement --json | jq .sql`,
+  $ jit audit show --session 1a2b3c4d --kind statement --json | jq .sql
+  $ jit audit show --broker --email bob@example.com --since 2025-01-31T00:00:00Z --until 1h
+  $ jit audit show --broker --target prod --decision denied --limit 50`,
     )
     .action((path: string | undefined, options: AuditShowOptions) =>
       runHandler(async () => (await load()).showCommand(path, options)),
@@ -116,5 +157,25 @@ Examples:
     )
     .action((path: string | undefined, options: AuditExportOptions) =>
       runHandler(async () => (await load()).exportCommand(path, options)),
+    );
+
+  brokerOptions(dirOption(audit.command('push')))
+    .description('send audit files to the team broker that it may be missing (after an outage)')
+    .addHelpText(
+      'after',
+      `
+By default every file in the audit directory with a "<file>.unsent" marker (left by a session
+that could not reach the broker), except files a running session is still writing; or the FILE
+given, marker or not. Each file is sent whole: the broker keeps what it lacks and ignores what it
+has, so pushing twice is harmless. Prints "pushed FILE (N records: A new, D already there)" and
+removes the marker; when the broker cannot be reached, exits 1 and leaves the markers.
+
+Examples:
+  $ jit audit push
+  $ jit audit push ~/.local/state/jit/audit/2025-01-31T09-00-00-1a2b3c4d5e6f.jsonl
+  $ jit audit push --ci --client-secret-env JIT_CLIENT_SECRET     # in the CI job that ran jit`,
+    )
+    .action((path: string | undefined, options: AuditPushOptions) =>
+      runHandler(async () => (await load()).pushCommand(path, options)),
     );
 }

@@ -11,6 +11,8 @@ export interface SessionCommandOptions {
   ci?: boolean;
   clientId?: string;
   clientSecretEnv?: string;
+  /** Why the grant is wanted (team mode: shown to approvers and kept by the broker). */
+  reason?: string;
 }
 
 /** Adds --config and --target. */
@@ -20,9 +22,10 @@ export function targetOptions(command: Command): Command {
     .option('-t, --target <name>', 'target from the config (default: default_target or the only one)');
 }
 
-/** Adds --policy and --audit-log. */
+/** Adds --policy, --audit-log and --reason (the options of a session). */
 export function guardOptions(command: Command): Command {
   return command
+    .option('--reason <text>', 'why you need access (broker targets: shown to approvers, kept in the record)')
     .option('--policy <file>', "policy YAML (default: the target's policy, else the built-in default)")
     .option(
       '--audit-log <file>',

@@ -8,8 +8,10 @@ import { registerAudit } from './audit.js';
 import { registerPolicy } from './policy.js';
 import { registerIdentity } from './identity.js';
 import { registerWatch } from './watch.js';
+import { registerApprove } from './approve.js';
 import { registerCompletion } from './completion.js';
 import { registerDoctor } from '../doctor/cli.js';
+import { registerBroker } from './broker.js';
 
 /** Builds the whole command tree (also used to generate completions). */
 export function buildProgram(): Command {
@@ -29,17 +31,20 @@ Examples:
   $ jit run --target dev -- python agent.py   # the agent sees only the local proxy
   $ jit proxy --target dev                    # print a connection URL; Ctrl-C ends the grant
   $ jit watch                                 # live view + approvals for a running session
+  $ jit approve                               # team mode: decide requests in the broker's queue
   $ jit grants list --target dev`,
     );
   registerIdentity(program);
   registerRun(program);
   registerProxy(program);
   registerWatch(program);
+  registerApprove(program);
   registerGrants(program);
   registerDemo(program);
   registerPolicy(program);
   registerAudit(program);
   registerCompletion(program);
   registerDoctor(program);
+  registerBroker(program);
   return program;
 }

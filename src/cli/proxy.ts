@@ -20,7 +20,7 @@ export function registerProxy(program: Command): void {
       '--ttl <duration>',
       "grant lifetime, e.g. 15m or 1h (default: the target's ttl; capped by max_ttl)",
     )
-    .option('-q, --quiet', 'print only the connection URL')
+    .option('-q, --quiet', 'print only the connection URL (no status lines, no JSON events on stderr)')
     .option('--no-tui', 'no live view in a terminal: status lines only (approvals then need `jit watch`)')
     .option('--events <file>', 'append every event as a JSON line to FILE (CI mode: stderr by default)')
     .option('--fail-on-block', 'exit 1 when any statement was blocked or denied')

@@ -12,7 +12,10 @@ export function registerRun(program: Command): void {
       '--ttl <duration>',
       "grant lifetime, e.g. 15m or 1h (default: the target's ttl; capped by max_ttl)",
     )
-    .option('-q, --quiet', "print nothing of jit's own (errors still go to stderr)")
+    .option(
+      '-q, --quiet',
+      "print nothing of jit's own: no status, no JSON events (errors still go to stderr)",
+    )
     .option('--tui', "show the live view on this terminal; the command's output goes to a file")
     .option('--events <file>', 'append every event as a JSON line to FILE (CI mode: stderr by default)')
     .option('--fail-on-block', 'exit 1 when the command succeeded but a statement was blocked or denied')

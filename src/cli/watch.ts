@@ -12,7 +12,6 @@ export interface WatchCommandOptions {
 export function registerWatch(program: Command): void {
   program
     .command('watch')
-    .alias('approve')
     .description('attach to a running jit session on this machine: live statements and approvals')
     .option('-s, --session <id>', 'the session to attach to (default: the only one running)')
     .option('--json', 'print events as JSON lines instead of the live view (read-only)')

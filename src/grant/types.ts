@@ -39,6 +39,15 @@ export interface IssueRequest {
   connectionLimit: number;
 }
 
+/** Creates and ends grants: jit itself with an admin DSN (direct), or the team broker. */
+export interface GrantIssuer {
+  issue(req: IssueRequest, signal?: AbortSignal): Promise<Grant>;
+  /** Ends the grant: no new logins, live backends terminated, role dropped. */
+  revoke(grant: Pick<Grant, 'role'> & Partial<Grant>): Promise<void>;
+  /** Called with a reason when the grant ends elsewhere (a broker revoke); returns a stop function. */
+  watch?(grant: Grant, onEnded: (reason: string) => void): () => void;
+}
+
 /** How jit talks TLS to PostgreSQL; `ca` is a file path. Mirrors libpq's `sslmode` values that jit supports. */
 export interface TlsOptions {
   mode: 'disable' | 'require' | 'verify-ca' | 'verify-full';

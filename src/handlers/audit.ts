@@ -1,21 +1,30 @@
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { unlink } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
 import type {
   AuditCommandOptions,
   AuditExportOptions,
+  AuditPushOptions,
   AuditShowOptions,
   AuditTailOptions,
 } from '../cli/audit.js';
+import { brokerQuery, checkLocalOptions } from '../audit/broker-query.js';
 import { CSV_HEADER, csvRow } from '../audit/csv.js';
 import { resolveAuditFiles } from '../audit/files.js';
 import { parseFilter, matches } from '../audit/filter.js';
 import { errno } from '../audit/fs-errors.js';
 import { follow, readNewRecords, recordOf, type FilePosition } from '../audit/follow.js';
+import { lockHolder } from '../audit/lock.js';
 import { defaultAuditDir } from '../audit/paths.js';
 import { readLines, verifyFile } from '../audit/read.js';
-import { AuditError, type AuditRecord } from '../audit/record.js';
+import { AuditError, canonicalJson, parseRecordLine, type AuditRecord } from '../audit/record.js';
+import { pushFile, unsentMarker } from '../audit/shipper.js';
 import { TableLayout, tableCells } from '../audit/table.js';
+import type { JitConfig } from '../config/schema.js';
+import { BrokerError } from '../grant/broker-client.js';
+import { isJitError } from '../util/errors.js';
+import { brokerClientFor, brokerSection, loadCommandConfig } from './broker-access.js';
 
 /** What the audit commands touch of the outside world (injectable for tests). */
 export interface AuditCommandIo {
@@ -83,6 +92,8 @@ export async function showCommand(
   options: AuditShowOptions,
   io: AuditCommandIo = processIo(),
 ): Promise<number> {
+  if (options.broker) return showFromBroker(where, options, io);
+  checkLocalOptions(options);
   const filter = parseFilter(options, io.now());
   const { files } = await resolveAuditFiles(location(where, options, io));
   const rows: string[][] = [];
@@ -94,6 +105,48 @@ export async function showCommand(
     });
   }
   if (options.json) return 0;
+  return printTable(rows, io);
+}
+
+/** `jit audit show --broker [filters] [--json]`: the broker's records, printed as local ones are. */
+async function showFromBroker(
+  where: string | undefined,
+  options: AuditShowOptions,
+  io: AuditCommandIo,
+): Promise<number> {
+  if (where !== undefined || options.auditDir !== undefined) {
+    const what = where !== undefined ? `the path ${where}` : '`--audit-dir`';
+    throw new AuditError('bad_option', `\`--broker\` reads the broker's records, not files: drop ${what}`);
+  }
+  const query = brokerQuery(options, io.now());
+  const config = await loadCommandConfig(options.config, io.env);
+  const client = await brokerClientFor(config, 'jit audit show --broker', options, io.env);
+  const received = await client.queryAudit(query);
+  const rows: string[][] = [];
+  for (const raw of received) {
+    // The JSONL line as the CLI wrote it: records are stored in canonical form.
+    const text = canonicalJson(raw);
+    const parsed = parseRecordLine(text);
+    if (!parsed.record) {
+      throw new AuditError(
+        'broker_protocol',
+        `the broker sent something that is not an audit record (${parsed.error})`,
+      );
+    }
+    if (options.json) await write(io.stdout, `${text}\n`);
+    else rows.push(tableCells(parsed.record));
+  }
+  if (!options.json) await printTable(rows, io);
+  if (received.length >= Number(query.limit)) {
+    io.stderr.write(
+      `jit: showing the newest ${received.length} records (the limit); narrow the filters or raise \`--limit\`\n`,
+    );
+  }
+  return 0;
+}
+
+/** The audit table, or a note on stderr when there are no rows. */
+async function printTable(rows: string[][], io: AuditCommandIo): Promise<number> {
   if (rows.length === 0) {
     io.stderr.write('jit: no matching audit records\n');
     return 0;
@@ -102,6 +155,99 @@ export async function showCommand(
   await write(io.stdout, `${layout.header()}\n`);
   for (const row of rows) await write(io.stdout, `${layout.line(row)}\n`);
   return 0;
+}
+
+/**
+ * `jit audit push [FILE|DIR]`: sends files the broker may lack — by default those in the audit
+ * directory (and the config's fixed `audit.path`) with an unsent marker, skipping files a running
+ * session still writes; a FILE argument is sent whether marked or not. The broker ignores records
+ * it has. A broker that cannot be reached ends it with exit 1, markers left in place.
+ */
+export async function pushCommand(
+  where: string | undefined,
+  options: AuditPushOptions,
+  io: AuditCommandIo = processIo(),
+): Promise<number> {
+  const config = await loadCommandConfig(options.config, io.env);
+  brokerSection(config, 'jit audit push');
+  const { files, busy } = await filesToPush(where, options, config, io.env);
+  for (const { file, pid } of busy) {
+    io.stderr.write(
+      `jit: skipped ${file}: process ${pid} is still writing it (that session sends its own records)\n`,
+    );
+  }
+  if (files.length === 0) {
+    io.stderr.write('jit: nothing to push\n');
+    return 0;
+  }
+  const client = await brokerClientFor(config, 'jit audit push', options, io.env);
+  let failed = 0;
+  for (const file of files) {
+    let result;
+    try {
+      result = await pushFile(client, file);
+    } catch (error) {
+      if (error instanceof BrokerError && (error.status === 0 || error.status >= 500)) {
+        throw new AuditError('broker_unreachable', `cannot push ${file}: ${error.message}`, {
+          hint: `${error.hint ?? 'check broker.url in jit.yaml'}; the unsent markers stay, so run \`jit audit push\` again later`,
+          cause: error,
+        });
+      }
+      if (!isJitError(error)) throw error;
+      failed++;
+      io.stderr.write(`jit: not pushed ${file}: ${error.message}\n`);
+      continue;
+    }
+    const records = `${result.records} ${result.records === 1 ? 'record' : 'records'}`;
+    await write(
+      io.stdout,
+      `pushed ${file} (${records}: ${result.accepted} new, ${result.duplicates} already there)\n`,
+    );
+  }
+  return failed > 0 ? 1 : 0;
+}
+
+/** The files `jit audit push` sends, and marked ones it leaves to the session still writing them. */
+async function filesToPush(
+  where: string | undefined,
+  options: AuditPushOptions,
+  config: JitConfig,
+  env: NodeJS.ProcessEnv,
+): Promise<{ files: string[]; busy: { file: string; pid: number }[] }> {
+  let candidates: string[];
+  if (where !== undefined) {
+    const found = await resolveAuditFiles(where);
+    if (found.dir === undefined) return { files: found.files, busy: [] };
+    candidates = found.files;
+  } else {
+    const dir = options.auditDir ?? defaultAuditDir(env);
+    try {
+      candidates = (await resolveAuditFiles(dir)).files;
+    } catch (error) {
+      // No default audit directory yet: no session wrote anything, so nothing is unsent.
+      if (!(options.auditDir === undefined && error instanceof AuditError && error.code === 'not_found'))
+        throw error;
+      candidates = [];
+    }
+    const fixed = typeof config.audit?.path === 'string' ? config.audit.path : undefined;
+    if (fixed !== undefined && !candidates.includes(fixed)) candidates.push(fixed);
+  }
+  const files: string[] = [];
+  const busy: { file: string; pid: number }[] = [];
+  for (const file of candidates) {
+    if (!(await exists(unsentMarker(file)))) continue;
+    const pid = await lockHolder(file);
+    if (pid === undefined) files.push(file);
+    else busy.push({ file, pid });
+  }
+  return { files, busy };
+}
+
+function exists(file: string): Promise<boolean> {
+  return access(file).then(
+    () => true,
+    () => false,
+  );
 }
 
 /**

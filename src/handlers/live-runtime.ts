@@ -79,7 +79,7 @@ export class LiveRuntime {
     }
     const file = options.events;
     if (file) this.events = createWriteStream(file, { flags: 'a', mode: 0o600 });
-    else if (mode === 'ci') this.events = process.stderr;
+    else if (mode === 'ci' && !options.quiet) this.events = process.stderr;
     const events = this.events;
     if (events) this.hub.subscribe((batch) => events.write(batch.map(eventLine).join('')));
   }

@@ -4,6 +4,7 @@ import { ConfigError } from '../config/schema.js';
 import { JitSession } from '../session/session.js';
 import { chooseMode, LiveRuntime } from './live-runtime.js';
 import { resolveSessionInputs } from './session-inputs.js';
+import { brokerMode } from './broker-mode.js';
 import { auditFailedLine, issuingLine, sessionEndedLine, sessionStartedLine } from './status.js';
 
 /** `jit proxy`: grant → proxy in the foreground until Ctrl-C, SIGTERM or expiry. */
@@ -12,7 +13,26 @@ export async function proxyCommand(options: ProxyCommandOptions): Promise<number
   const inputs = await resolveSessionInputs(options);
   const live = new LiveRuntime(chooseMode('proxy', options), options, inputs.policy);
   if (live.humanLines) process.stderr.write(issuingLine(inputs));
-  const session = await JitSession.start({ ...inputs, port, approver: live.approver, live: live.hub });
+  const broker = brokerMode(inputs, live, {
+    reason: options.reason ?? 'jit proxy',
+    say: (line) => {
+      if (!options.quiet) process.stderr.write(line);
+    },
+  });
+  const session = await JitSession.start({
+    ...inputs,
+    port,
+    approver: live.approver,
+    live: live.hub,
+    ...(broker && {
+      issuer: broker.issuer,
+      approver: broker.approver,
+      auditListeners: broker.auditListeners,
+      auditPath: broker.auditPath,
+      signal: broker.signal,
+    }),
+  });
+  broker?.started(session);
   process.stdout.write(`${connectionUrl(session.connection)}\n`);
   if (live.humanLines) process.stderr.write(sessionStartedLine(session, inputs.target.name));
   if (live.humanLines && live.mode !== 'tui') process.stderr.write('jit: press Ctrl-C to end the session\n');
@@ -34,6 +54,8 @@ export async function proxyCommand(options: ProxyCommandOptions): Promise<number
   process.removeListener('SIGTERM', onSignal);
   process.removeListener('SIGHUP', onSignal);
   const summary = await live.finish();
+  const unsent = await broker?.finish();
+  if (unsent) process.stderr.write(unsent);
   if (reason === 'audit_failed') process.stderr.write(auditFailedLine(session));
   if (live.humanLines || session.revokeError) {
     process.stderr.write(

@@ -7,6 +7,7 @@ import { ensureRuntimeDir, runtimeDir } from '../control/paths.js';
 import { JitSession } from '../session/session.js';
 import { chooseMode, type LiveOptions, LiveRuntime } from './live-runtime.js';
 import { resolveSessionInputs } from './session-inputs.js';
+import { brokerMode } from './broker-mode.js';
 import { auditFailedLine, issuingLine, sessionEndedLine, sessionStartedLine } from './status.js';
 
 /** Options of `jit run`. */
@@ -25,7 +26,25 @@ export async function runCommand(command: string[], options: RunCommandOptions):
     if (live.humanLines) process.stderr.write(line);
   };
   if (live.humanLines) process.stderr.write(issuingLine(inputs));
-  const session = await JitSession.start({ ...inputs, approver: live.approver, live: live.hub });
+  const broker = brokerMode(inputs, live, {
+    reason: options.reason ?? `jit run ${command.join(' ')}`.slice(0, 200),
+    say: (line) => {
+      if (!options.quiet) process.stderr.write(line);
+    },
+  });
+  const session = await JitSession.start({
+    ...inputs,
+    approver: live.approver,
+    live: live.hub,
+    ...(broker && {
+      issuer: broker.issuer,
+      approver: broker.approver,
+      auditListeners: broker.auditListeners,
+      auditPath: broker.auditPath,
+      signal: broker.signal,
+    }),
+  });
+  broker?.started(session);
   say(sessionStartedLine(session, inputs.target.name));
   let expired = false;
   void session.ended.then((reason) => {
@@ -62,6 +81,8 @@ export async function runCommand(command: string[], options: RunCommandOptions):
   } finally {
     await session.stop('child_exited');
     if (!expired) say(sessionEndedLine(session, 'command exited'));
+    const unsent = await broker?.finish();
+    if (unsent) process.stderr.write(unsent);
   }
   const summary = await live.finish();
   if (outputFile) process.stderr.write(outputTail(outputFile));

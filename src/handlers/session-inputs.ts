@@ -6,12 +6,17 @@ import { type IdentityOptions, resolveIdentity } from '../identity/resolve.js';
 import { defaultAuditDir, sessionAuditPath } from '../audit/paths.js';
 import type { Policy } from '../policy/policy.js';
 import { loadPolicy } from '../policy/policy.js';
+import { BrokerClient } from '../grant/broker-client.js';
+import { ConfigError } from '../config/schema.js';
 
 /** Everything a session-starting command resolves before it touches the database. */
 export interface SessionInputs {
   config: JitConfig;
   target: TargetConfig;
+  /** The admin DSN (direct mode); empty for broker targets, whose admin credential stays with the broker. */
   adminUrl: string;
+  /** For `grant.via: broker`: the broker, authenticated as the identity. */
+  broker?: BrokerClient;
   identity: Identity;
   /** Token and secret values (and variable names) that must not reach the child. */
   identitySecrets: { values: string[]; envNames: string[] };
@@ -36,8 +41,22 @@ export async function resolveSessionInputs(
   const target = resolveTarget(config, options.target);
   const ttlMs = resolveTtl(target, options.ttl);
   const policy = await loadPolicy(options.policy ?? target.policy);
-  const adminUrl = await resolveAdminUrl(target, env);
-  const { identity, secrets, stripEnv } = await resolveIdentity(config, options, env);
+  const viaBroker = target.grant.via === 'broker';
+  const adminUrl = viaBroker ? '' : await resolveAdminUrl(target, env);
+  const { identity, secrets, stripEnv, tokenSource } = await resolveIdentity(config, options, env);
+  let broker: BrokerClient | undefined;
+  if (viaBroker) {
+    if (!tokenSource || !config.broker) {
+      throw new ConfigError(
+        'broker_needs_oidc',
+        `target '${target.name}' uses the broker, which needs a verified identity`,
+        {
+          hint: 'set `identity: oidc` and run `jit login` (or use a CI token)',
+        },
+      );
+    }
+    broker = new BrokerClient(config.broker.url, tokenSource, config.broker.ca);
+  }
   const configured = typeof config.audit?.path === 'string' ? config.audit.path : undefined;
   const fixed = options.auditLog ?? configured;
   const dir = defaultAuditDir(env);
@@ -46,6 +65,7 @@ export async function resolveSessionInputs(
     config,
     target,
     adminUrl,
+    ...(broker && { broker }),
     identity,
     identitySecrets: { values: secrets, envNames: stripEnv },
     ttlMs,

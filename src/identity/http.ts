@@ -96,11 +96,29 @@ function reason(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** Who is at the other end of a request, for the words of transport errors. */
+export interface TransportPeer {
+  noun: string;
+  urlSetting: string;
+  caSetting: string;
+}
+
+const IDENTITY_PROVIDER: TransportPeer = {
+  noun: 'the identity provider',
+  urlSetting: 'oidc.issuer (or --issuer)',
+  caSetting: 'oidc.ca in jit.yaml (or --ca)',
+};
+
 /**
  * Turns a failed request to an identity provider into one clear line: unreachable, TLS trust,
  * timeout. Returns undefined for anything that is not a transport failure.
  */
-export function transportError(err: unknown, what: string, url: string): IdentityError | undefined {
+export function transportError(
+  err: unknown,
+  what: string,
+  url: string,
+  peer: TransportPeer = IDENTITY_PROVIDER,
+): IdentityError | undefined {
   const codes = errorCodes(err);
   const origin = safeOrigin(url);
   const has = (...names: string[]) => names.find((n) => codes.includes(n));
@@ -115,7 +133,7 @@ export function transportError(err: unknown, what: string, url: string): Identit
   );
   if (tls) {
     return new IdentityError('idp_tls', `${what}: the TLS certificate of ${origin} is not trusted (${tls})`, {
-      hint: 'if the provider uses a private CA, set oidc.ca in jit.yaml (or --ca) to its PEM file',
+      hint: `if ${peer.noun} uses a private CA, set ${peer.caSetting} to its PEM file`,
       cause: err,
     });
   }
@@ -129,14 +147,10 @@ export function transportError(err: unknown, what: string, url: string): Identit
     'ETIMEDOUT',
   );
   if (net) {
-    return new IdentityError(
-      'idp_unreachable',
-      `${what}: cannot reach the identity provider at ${origin} (${net})`,
-      {
-        hint: 'check oidc.issuer (or --issuer) and your network connection',
-        cause: err,
-      },
-    );
+    return new IdentityError('idp_unreachable', `${what}: cannot reach ${peer.noun} at ${origin} (${net})`, {
+      hint: `check ${peer.urlSetting} and your network connection`,
+      cause: err,
+    });
   }
   if (codes.includes('TimeoutError') || codes.includes('ABORT_ERR')) {
     return new IdentityError('idp_timeout', `${what}: ${origin} did not answer in time`, {
@@ -145,8 +159,8 @@ export function transportError(err: unknown, what: string, url: string): Identit
     });
   }
   if (err instanceof TypeError && err.message === 'fetch failed') {
-    return new IdentityError('idp_unreachable', `${what}: cannot reach the identity provider at ${origin}`, {
-      hint: 'check oidc.issuer (or --issuer) and your network connection',
+    return new IdentityError('idp_unreachable', `${what}: cannot reach ${peer.noun} at ${origin}`, {
+      hint: `check ${peer.urlSetting} and your network connection`,
       cause: err,
     });
   }

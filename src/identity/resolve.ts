@@ -28,6 +28,13 @@ export interface ResolvedIdentity {
   stripEnv: string[];
   /** Where a `jit login` identity's tokens live. */
   location?: StoreLocation;
+  /** The verified token itself, for the broker (which verifies it again); never for the child. */
+  token?: string;
+  /**
+   * The current token, refreshed when a stored login's ID token nears expiry (long sessions keep
+   * talking to the broker); for CI tokens, the same token each time.
+   */
+  tokenSource?: () => Promise<string>;
 }
 
 /** Provider settings of the configured issuer. */
@@ -60,7 +67,14 @@ export async function resolveIdentity(
   const envToken = env.JIT_ID_TOKEN;
   if (envToken !== undefined && envToken !== '') {
     const identity = await verifyCiToken(oidc, audience, envToken.trim(), 'JIT_ID_TOKEN', 'id-token-env');
-    return { identity, secrets: [envToken], stripEnv: ['JIT_ID_TOKEN'] };
+    const token = envToken.trim();
+    return {
+      identity,
+      secrets: [envToken],
+      stripEnv: ['JIT_ID_TOKEN'],
+      token,
+      tokenSource: async () => token,
+    };
   }
   const actionsUrl = env.ACTIONS_ID_TOKEN_REQUEST_URL;
   const actionsToken = env.ACTIONS_ID_TOKEN_REQUEST_TOKEN;
@@ -73,12 +87,17 @@ export async function resolveIdentity(
       'the GitHub Actions OIDC token',
       'github-actions',
     );
-    return { identity, secrets: [token, actionsToken], stripEnv: [] };
+    return { identity, secrets: [token, actionsToken], stripEnv: [], token, tokenSource: async () => token };
   }
   try {
-    const { identity, location, login } = await currentLogin(loginSettings(oidc));
+    const settings = loginSettings(oidc);
+    const { identity, location, login } = await currentLogin(settings);
     const secrets = [login.idToken, login.accessToken, login.refreshToken].filter((s): s is string => !!s);
-    return { identity, secrets, stripEnv: [], location };
+    const tokenSource = refreshingToken(login.idToken, identity.expiresAt, async () => {
+      const again = await currentLogin(settings);
+      return { token: again.login.idToken, expiresAt: again.identity.expiresAt };
+    });
+    return { identity, secrets, stripEnv: [], location, token: login.idToken, tokenSource };
   } catch (err) {
     if (options.ci && err instanceof IdentityError && err.code === 'not_logged_in') {
       throw new IdentityError(
@@ -220,6 +239,33 @@ async function clientCredentials(
     identity: identityFromClaims(payload, 'client-credentials'),
     secrets: [secret, token],
     stripEnv: [name],
+    token,
+    tokenSource: async () => token,
+  };
+}
+
+/** Tokens are renewed this long before they expire. */
+const RENEW_MARGIN_MS = 90_000;
+
+/**
+ * A token source that hands out `token` until it is within RENEW_MARGIN_MS of `expiresAt`, then
+ * asks `renew` (which refreshes a stored login) once for all waiting callers.
+ */
+export function refreshingToken(
+  token: string,
+  expiresAt: number,
+  renew: () => Promise<{ token: string; expiresAt: number }>,
+  now: () => number = Date.now,
+): () => Promise<string> {
+  let current = { token, expiresAt };
+  let renewing: Promise<{ token: string; expiresAt: number }> | undefined;
+  return async () => {
+    if (current.expiresAt - now() > RENEW_MARGIN_MS) return current.token;
+    renewing ??= renew().finally(() => {
+      renewing = undefined;
+    });
+    current = await renewing;
+    return current.token;
   };
 }
 

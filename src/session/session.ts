@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import type { TargetConfig } from '../config/schema.js';
 import { ConfigError } from '../config/schema.js';
 import { DirectGrantIssuer } from '../grant/direct.js';
-import type { Grant, Identity } from '../grant/types.js';
+import type { Grant, GrantIssuer, Identity } from '../grant/types.js';
 import { GrantError } from '../grant/types.js';
 import { scramSecret } from '../proxy/auth/scram.js';
 import type { UpstreamTls } from '../proxy/backend/upstream.js';
@@ -11,7 +11,7 @@ import type { ConnectionEvent } from '../proxy/connection.js';
 import { ProxyServer } from '../proxy/server.js';
 import type { ChildConnection } from '../child/env.js';
 import { AuditLog } from '../audit/log.js';
-import type { AuditEvent } from '../audit/record.js';
+import type { AuditEvent, AuditRecord } from '../audit/record.js';
 import { initParser } from '../policy/parse.js';
 import { DecisionCache } from '../policy/decision-cache.js';
 import type { Policy } from '../policy/policy.js';
@@ -25,12 +25,15 @@ import type { JitError } from '../util/errors.js';
 import { LiveHub } from '../live/hub.js';
 
 /** Why a session ended. */
-export type EndReason = 'expired' | 'stopped' | 'child_exited' | 'signal' | 'audit_failed';
+export type EndReason = 'expired' | 'stopped' | 'child_exited' | 'signal' | 'audit_failed' | 'revoked';
 
 /** What a session needs to start. */
 export interface SessionOptions {
   target: TargetConfig;
-  adminUrl: string;
+  /** The admin DSN for direct-mode grants (unused when `issuer` is given). */
+  adminUrl?: string;
+  /** Who creates the grant: the broker's issuer for `grant.via: broker`; direct mode otherwise. */
+  issuer?: GrantIssuer;
   identity: Identity;
   ttlMs: number;
   /** Proxy port; 0 (default) picks a free one. */
@@ -44,6 +47,8 @@ export interface SessionOptions {
   approver?: Approver;
   /** Live views' feed: statements, holds and the session's own events are published to it. */
   live?: LiveHub;
+  /** Further listeners of every audit record from the first on (the broker shipper). */
+  auditListeners?: ((record: AuditRecord) => void)[];
 }
 
 /**
@@ -59,7 +64,8 @@ export class JitSession {
   /** Resolves when the session has ended, with the reason. */
   readonly ended: Promise<EndReason>;
   private readonly proxy: ProxyServer;
-  private readonly issuer: DirectGrantIssuer;
+  private readonly issuer: GrantIssuer;
+  private stopWatching: (() => void) | undefined;
   private readonly expiryTimer: NodeJS.Timeout;
   private endedResolve!: (reason: EndReason) => void;
   private closing: Promise<void> | undefined;
@@ -79,7 +85,7 @@ export class JitSession {
     grant: Grant;
     connection: ChildConnection;
     proxy: ProxyServer;
-    issuer: DirectGrantIssuer;
+    issuer: GrantIssuer;
     ttlMs: number;
     audit: AuditLog;
     auditBase: Pick<AuditEvent, 'session' | 'grant' | 'identity' | 'target'>;
@@ -103,17 +109,14 @@ export class JitSession {
   /** Issues the grant and starts the proxy; on any failure nothing is left behind. */
   static async start(options: SessionOptions): Promise<JitSession> {
     const { target } = options;
-    if (target.grant.via !== 'direct') {
-      throw new ConfigError(
-        'broker_unavailable',
-        `target '${target.name}' uses grant.via: broker, which this version of jit does not support yet`,
-        { hint: 'use grant.via: direct with admin_url_env' },
-      );
+    if (!options.issuer && options.adminUrl === undefined) {
+      throw new ConfigError('no_admin_url', `target '${target.name}' needs an admin credential or a broker`);
     }
     const tls = await loadTls(target);
     const id = randomBytes(6).toString('hex');
     await initParser();
     const audit = await AuditLog.open(options.auditPath(id), { durability: options.policy.audit.durability });
+    for (const listener of options.auditListeners ?? []) audit.onRecord(listener);
     const live = options.live;
     if (live) {
       audit.onRecord((record) => {
@@ -138,7 +141,8 @@ export class JitSession {
         upstream: target.upstream.url,
       },
     });
-    const issuer = new DirectGrantIssuer({ adminUrl: options.adminUrl, tls: target.tls });
+    const issuer: GrantIssuer =
+      options.issuer ?? new DirectGrantIssuer({ adminUrl: options.adminUrl ?? '', tls: target.tls });
     const grant = await issuer
       .issue(
         {
@@ -227,7 +231,7 @@ export class JitSession {
         session: id,
         expiresAt: grant.expiresAt,
       };
-      return new JitSession({
+      const session = new JitSession({
         id,
         grant,
         connection,
@@ -239,6 +243,8 @@ export class JitSession {
         masking,
         live,
       });
+      session.stopWatching = issuer.watch?.(grant, (reason) => void session.revokedElsewhere(reason));
+      return session;
     } catch (error) {
       await masking?.close().catch(() => {});
       await issuer.revoke(grant).catch(() => {});
@@ -284,6 +290,17 @@ export class JitSession {
     await this.end('expired');
   }
 
+  /** The grant was ended elsewhere (the broker revoked it): close every connection, saying why. */
+  private async revokedElsewhere(reason: string): Promise<void> {
+    this.proxy.shutdown({
+      severity: 'FATAL',
+      code: '57P01',
+      message: `jit: the grant for this session was revoked (${reason})`,
+      hint: 'ask whoever revoked it, or start a new session',
+    });
+    await this.end('revoked');
+  }
+
   /** The audit log cannot be written: never run unaudited — end every connection and the grant. */
   private async failAudit(error: JitError): Promise<void> {
     this.auditError = error;
@@ -299,6 +316,7 @@ export class JitSession {
   private end(reason: EndReason): Promise<void> {
     this.ending ??= (async () => {
       clearTimeout(this.expiryTimer);
+      this.stopWatching?.();
       await this.masking?.close().catch(() => {});
       let revoked = true;
       try {
@@ -341,6 +359,7 @@ function endText(reason: EndReason, revokeError: Error | undefined): string {
     child_exited: 'the command exited',
     signal: 'ended by a signal',
     audit_failed: 'the audit log could not be written',
+    revoked: 'the grant was revoked',
   }[reason];
   return revokeError
     ? `${what}; the role could not be dropped (${revokeError.message})`

@@ -70,7 +70,14 @@ describe('the spec read from the command tree', () => {
     allCommands(spec).find((c) => c.path.join(' ') === `jit ${names}`);
 
   it('has the subcommands, long and short options, and value hints', () => {
-    expect(find('audit')?.commands.map((c) => c.name)).toEqual(['verify', 'show', 'tail', 'export', 'help']);
+    expect(find('audit')?.commands.map((c) => c.name)).toEqual([
+      'verify',
+      'show',
+      'tail',
+      'export',
+      'push',
+      'help',
+    ]);
     expect(find('policy')?.commands.map((c) => c.name)).toEqual(['check', 'test', 'help']);
     expect(find('grants')?.commands.map((c) => c.name)).toEqual(['list', 'revoke', 'gc', 'help']);
     const run = find('run');
@@ -88,7 +95,7 @@ describe('the spec read from the command tree', () => {
     expect(find('completion')?.args[0]?.hint).toEqual({ kind: 'choices', values: ['bash', 'zsh', 'fish'] });
     expect(find('audit help')?.args[0]?.hint).toEqual({
       kind: 'choices',
-      values: ['verify', 'show', 'tail', 'export'],
+      values: ['verify', 'show', 'tail', 'export', 'push'],
     });
   });
 
@@ -169,7 +176,7 @@ describe('bash completion', () => {
   });
 
   it('completes subcommands: jit audit <TAB>', () => {
-    expect(complete('jit', 'audit', '')).toEqual(['verify', 'show', 'tail', 'export', 'help']);
+    expect(complete('jit', 'audit', '')).toEqual(['verify', 'show', 'tail', 'export', 'push', 'help']);
     expect(complete('jit', 'policy', '')).toEqual(['check', 'test', 'help']);
     expect(complete('jit', 'grants', 'r')).toEqual(['revoke']);
   });
@@ -186,7 +193,7 @@ describe('bash completion', () => {
       '-h',
       '--help',
     ]);
-    expect(complete('jit', 'approve', '--s')).toEqual(['--session']); // an alias of watch
+    expect(complete('jit', 'approve', '--s')).toEqual(['--session']); // as jit watch, without a broker
   });
 
   it('completes target names from jit.yaml, or from the config given with -c', () => {

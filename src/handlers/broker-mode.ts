@@ -1,0 +1,85 @@
+import { AuditShipper } from '../audit/shipper.js';
+import { BrokerGrantIssuer } from '../grant/broker-issuer.js';
+import type { GrantIssuer } from '../grant/types.js';
+import { BrokerApprover } from '../live/broker-approver.js';
+import type { HeldEvent } from '../live/events.js';
+import type { Approver } from '../proxy/guard/approver.js';
+import type { JitSession } from '../session/session.js';
+import type { AuditRecord } from '../audit/record.js';
+import type { LiveRuntime } from './live-runtime.js';
+import type { SessionInputs } from './session-inputs.js';
+
+/** What a broker-mode session uses instead of the local issuer and approver. */
+export interface BrokerMode {
+  issuer: GrantIssuer;
+  approver: Approver;
+  auditListeners: ((record: AuditRecord) => void)[];
+  /** Wraps `inputs.auditPath` so the shipper knows the session's file. */
+  auditPath: (session: string) => string;
+  /** Aborted by Ctrl-C/SIGTERM while the grant is being requested (cancels a pending request). */
+  signal: AbortSignal;
+  /** Call once the session started (the approver needs its grant id). */
+  started(session: JitSession): void;
+  /** After the session ended: the last audit upload; returns a line to print when records are left unsent. */
+  finish(): Promise<string | undefined>;
+}
+
+/**
+ * Wires a session to the team broker (`grant.via: broker`): the broker issues and ends the grant
+ * (with approval when its rules want one), held statements wait in the broker's queue for
+ * `jit approve`, and every audit record is streamed to the broker (kept locally and marked
+ * unsent when it cannot be reached). Undefined for direct-mode targets.
+ */
+export function brokerMode(
+  inputs: SessionInputs,
+  live: LiveRuntime,
+  options: { reason: string; say: (line: string) => void },
+): BrokerMode | undefined {
+  const client = inputs.broker;
+  if (!client) return undefined;
+  let session: JitSession | undefined;
+  let auditFile: string | undefined;
+  const starting = new AbortController();
+  const cancel = () => starting.abort();
+  process.once('SIGINT', cancel);
+  process.once('SIGTERM', cancel);
+  const stopCancelling = () => {
+    process.removeListener('SIGINT', cancel);
+    process.removeListener('SIGTERM', cancel);
+  };
+  const shipper = new AuditShipper(client, () => auditFile);
+  const approver = new BrokerApprover(client, () => session?.grant.id, {
+    timeoutMs: inputs.policy.approval.timeoutMs,
+    hub: live.hub,
+    onHeld: (held: HeldEvent) => options.say(heldLine(held)),
+  });
+  return {
+    issuer: new BrokerGrantIssuer(client, { reason: options.reason, onProgress: options.say }),
+    approver,
+    auditListeners: [shipper.add],
+    auditPath: (id) => (auditFile = inputs.auditPath(id)),
+    signal: starting.signal,
+    started: (s) => {
+      stopCancelling();
+      session = s;
+    },
+    finish: async () => {
+      stopCancelling();
+      const left = await shipper.finish();
+      if (left === 0 || !auditFile) return undefined;
+      return (
+        `jit: ${left} audit record(s) could not reach the broker; they are kept in ${auditFile}\n` +
+        '  hint: `jit audit push` sends them when the broker is back (nothing is sent twice)\n'
+      );
+    },
+  };
+}
+
+function heldLine(held: HeldEvent): string {
+  const sql = held.sql.replace(/\s+/g, ' ').trim();
+  const short = sql.length > 80 ? `${sql.slice(0, 77)}…` : sql;
+  return (
+    `jit: held (rule ${held.rule ?? 'policy'}) on connection ${held.connection}: ${short}\n` +
+    `     waiting for an approver in the broker's queue (\`jit approve\`; hold ${held.id})\u0007\n`
+  );
+}
