@@ -34,7 +34,7 @@ export async function checkTarget(
   const name = (aspect: string): string => `target ${target.name} ${aspect}`;
   if (target.grant.via === 'broker') {
     return {
-      results: [ok(name('grant'), 'grants come from the broker (via: broker); nothing to check here')],
+      results: [ok(name('grant'), 'grants come from the broker (via: broker): see the broker check')],
     };
   }
   const results: CheckResult[] = [];

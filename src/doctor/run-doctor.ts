@@ -1,5 +1,6 @@
 import type { TargetConfig } from '../config/schema.js';
 import { type KeyringReader, resolveTarget } from '../config/target.js';
+import { checkBroker } from './check-broker.js';
 import { checkConfig } from './check-config.js';
 import { checkIdentity } from './check-identity.js';
 import { checkKeyring, type KeyringModule, loadOsKeyring } from './check-keyring.js';
@@ -25,7 +26,7 @@ export interface DoctorDeps {
 }
 
 /**
- * Runs every check in order — config, keyring, identity and login, each target, clock — and
+ * Runs every check in order — config, keyring, identity and login, broker, each target, clock — and
  * returns one result per line. Checks that depend on a failed one are left out, not failed again.
  */
 export async function runDoctor(options: DoctorOptions, deps: DoctorDeps): Promise<CheckResult[]> {
@@ -44,6 +45,7 @@ export async function runDoctor(options: DoctorOptions, deps: DoctorDeps): Promi
   const identity = await checkIdentity(config, deps);
   results.push(...identity.results);
   if (identity.clock) samples.push(identity.clock);
+  results.push(...(await checkBroker(config)));
 
   let targets: TargetConfig[];
   try {

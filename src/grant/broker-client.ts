@@ -9,8 +9,15 @@ import type {
   HoldView,
 } from '../broker/api.js';
 import { API } from '../broker/api.js';
-import { type FetchLike, providerFetch, transportError } from '../identity/http.js';
+import { type FetchLike, providerFetch, transportError, type TransportPeer } from '../identity/http.js';
 import { GrantError } from './types.js';
+
+/** How transport errors name the broker and what to check. */
+export const BROKER_PEER: TransportPeer = {
+  noun: 'the broker',
+  urlSetting: 'broker.url in jit.yaml (and that a broker is running)',
+  caHint: 'if the broker uses a private CA, set broker.ca in jit.yaml to its PEM file',
+};
 
 /** An error answer from the broker, with its HTTP status and error code. */
 export class BrokerError extends GrantError {
@@ -132,11 +139,7 @@ export class BrokerClient {
           : AbortSignal.timeout((waitSeconds + 15) * 1000),
       });
     } catch (err) {
-      const transport = transportError(err, 'the request to the broker failed', this.url, {
-        noun: 'the broker',
-        urlSetting: 'broker.url in jit.yaml (and that a broker is running)',
-        caSetting: 'broker.ca in jit.yaml',
-      });
+      const transport = transportError(err, 'the request to the broker failed', this.url, BROKER_PEER);
       throw new BrokerError(
         0,
         'broker_unreachable',

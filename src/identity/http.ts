@@ -100,13 +100,14 @@ function reason(err: unknown): string {
 export interface TransportPeer {
   noun: string;
   urlSetting: string;
-  caSetting: string;
+  /** The hint for an untrusted certificate. */
+  caHint: string;
 }
 
 const IDENTITY_PROVIDER: TransportPeer = {
   noun: 'the identity provider',
   urlSetting: 'oidc.issuer (or --issuer)',
-  caSetting: 'oidc.ca in jit.yaml (or --ca)',
+  caHint: 'if the provider uses a private CA, set oidc.ca in jit.yaml (or --ca) to its PEM file',
 };
 
 /**
@@ -133,7 +134,7 @@ export function transportError(
   );
   if (tls) {
     return new IdentityError('idp_tls', `${what}: the TLS certificate of ${origin} is not trusted (${tls})`, {
-      hint: `if ${peer.noun} uses a private CA, set ${peer.caSetting} to its PEM file`,
+      hint: peer.caHint,
       cause: err,
     });
   }

@@ -576,6 +576,18 @@ describe('jit broker: two replicas, one state database, a real IdP and a real ta
     await expect(stateRows('DELETE FROM jit_audit')).rejects.toThrow(/append-only/);
   });
 
+  it('jit doctor checks that the broker answers (and says so when it does not)', async () => {
+    const good = await runJit(['doctor', '--config', configA], { env: cliEnv('bob') });
+    expect(good.stdout + good.stderr).toMatch(/^ok +broker: https:\/\/\S+ is ready$/m);
+    const bad = path.join(dir, 'jit-nobroker.yaml');
+    await writeFile(bad, cliConfig(`https://127.0.0.1:${await freePort()}`));
+    const down = await runJit(['doctor', '--config', bad], { env: cliEnv('bob') });
+    expect(down.exitCode).toBe(1);
+    expect(down.stdout + down.stderr).toMatch(
+      /^fail +broker: .*cannot reach the broker at https:\/\/127.0.0.1:\d+ \(ECONNREFUSED\)/m,
+    );
+  });
+
   it('jit audit show --broker: admins query anyone, others only themselves', async () => {
     const mine = await runJit(['audit', 'show', '--broker', '--json', '--config', configA], {
       env: cliEnv('bob'),

@@ -128,6 +128,8 @@ describe('jit run at a terminal, approved from jit watch', () => {
     await watch.keys('Enter');
     await watch.waitFor(/DELETE FROM customers/);
     await watch.type('d');
+    // Type the reason only once its input is there: before that, letters are commands.
+    await watch.waitFor(/deny, reason: /);
     await watch.type('not on prod data');
     await watch.keys('Enter');
     await run.waitFor(/denied by jit watch \([^)]*\): not on prod data[\s\S]*psql exit 1/);
