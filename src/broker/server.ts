@@ -100,8 +100,12 @@ export async function startBroker(
   } catch (error) {
     await notifier?.close();
     await pool.end().catch(() => {});
+    const code = (error as { code?: unknown } | null)?.code;
+    const unreachable = typeof code === 'string' && (STATE_DOWN.has(code) || code.startsWith('08'));
     throw new BrokerStartError('state_unavailable', `cannot use the state database: ${safeError(error)}`, {
-      hint: `check $${config.state.urlEnv}: the role needs to create tables in that database`,
+      hint: unreachable
+        ? `check that the state database is running and that $${config.state.urlEnv} points at it`
+        : `check $${config.state.urlEnv}: its role needs to create tables in that database`,
       cause: error,
     });
   }

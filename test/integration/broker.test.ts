@@ -17,6 +17,7 @@ import { cleanEnv, createTarget, JIT_BIN, runJit, type TestTarget } from '../hel
 import { createTestDatabase, withClient } from '../helpers/db.js';
 import { freePort } from '../helpers/ports.js';
 import { createTestPki } from '../helpers/tls/certs.js';
+import { TmuxPane } from '../helpers/tmux.js';
 
 const serverAdminUrl = inject('adminUrl');
 const AUDIENCE = 'urn:jit';
@@ -393,6 +394,48 @@ describe('jit broker: two replicas, one state database, a real IdP and a real ta
       )
     )[0];
     expect(hold).toEqual({ status: 'approved', decided_by: 'alice@example.com' });
+  });
+
+  it('jit approve at a terminal shows a new request and approves it with a key', async () => {
+    const env: Record<string, string> = { ...cliEnv('alice'), LANG: 'C.UTF-8' };
+    delete env.CI;
+    delete env.GITHUB_ACTIONS;
+    const pane = await TmuxPane.start(dir, ['node', JIT_BIN, 'approve', '--config', configB], env, {
+      width: 120,
+      height: 30,
+    });
+    try {
+      await pane.waitFor(/waiting for approval requests/);
+      // bob asks (through replica A) while alice's terminal waits on replica B.
+      const request = await api(brokerA.url, await idToken('bob'), 'POST', '/v1/grants', {
+        target: 'test',
+        reason: 'look at churn',
+        session: 'sess-tmux',
+      });
+      expect(request.status).toBe(202);
+      const id = (request.json.grant as { id: string }).id;
+      await pane.waitFor(new RegExp(`${id}[\\s\\S]*look at churn[\\s\\S]*\\[a\\]pprove`));
+      await pane.type('a');
+      await pane.keys('Enter');
+      await pane.waitFor(new RegExp(`approved ${id}`));
+      await waitFor('the approval', async () => {
+        const rows = await stateRows<{ status: string; decided_by: string }>(
+          'SELECT status, decided_by FROM jit_grants WHERE id = $1',
+          [id],
+        );
+        return rows[0]?.status === 'approved' && rows[0];
+      });
+      expect((await stateRows('SELECT decided_by FROM jit_grants WHERE id = $1', [id]))[0]).toEqual({
+        decided_by: 'alice@example.com',
+      });
+      // bob changes his mind: the approved request is cancelled and nothing was issued.
+      expect((await api(brokerA.url, await idToken('bob'), 'DELETE', `/v1/grants/${id}`, {})).status).toBe(
+        200,
+      );
+      expect(await jitRoles()).toEqual([]);
+    } finally {
+      await pane.kill();
+    }
   });
 
   it('never lets the requester approve their own request, even an admin', async () => {
