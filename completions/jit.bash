@@ -54,8 +54,8 @@ _jit_spec() {
       _jit_vals='-c:config --config:config -t:target --target:target'
       ;;
     'jit grants revoke')
-      _jit_opts='-c --config -t --target --json -h --help'
-      _jit_vals='-c:config --config:config -t:target --target:target'
+      _jit_opts='-c --config -t --target --json --reason -h --help'
+      _jit_vals='-c:config --config:config -t:target --target:target --reason:none'
       _jit_args='none'
       ;;
     'jit grants gc')

@@ -144,6 +144,8 @@ function __jit_value_hint --description 'What the option FLAG of PATH takes as i
             echo config
         case 'jit grants revoke -t' 'jit grants revoke --target'
             echo target
+        case 'jit grants revoke --reason'
+            echo none
         case 'jit grants gc -c' 'jit grants gc --config'
             echo config
         case 'jit grants gc -t' 'jit grants gc --target'
@@ -322,7 +324,7 @@ complete -c jit -n "__jit_commands 'jit'" -a run -d 'issue a time-boxed grant, s
 complete -c jit -n "__jit_commands 'jit'" -a proxy -d 'issue a time-boxed grant and run the proxy in the foreground until Ctrl-C or expiry'
 complete -c jit -n "__jit_commands 'jit'" -a watch -d 'attach to a running jit session on this machine: live statements and approvals'
 complete -c jit -n "__jit_commands 'jit'" -a approve -d 'decide grant requests and held statements in the team broker\'s queue (else: jit watch)'
-complete -c jit -n "__jit_commands 'jit'" -a grants -d 'list, revoke and clean up temporary roles made by jit (direct mode)'
+complete -c jit -n "__jit_commands 'jit'" -a grants -d 'list, revoke and clean up temporary roles made by jit (list and gc: direct mode)'
 complete -c jit -n "__jit_commands 'jit'" -a demo -d 'start an embedded PostgreSQL with sample data and run an agent through a jit session'
 complete -c jit -n "__jit_commands 'jit'" -a policy -d 'validate a SQL policy file, or show what it decides for a statement'
 complete -c jit -n "__jit_commands 'jit'" -a audit -d 'read and verify the hash-chained audit log (one JSONL file per session)'
@@ -409,6 +411,7 @@ complete -c jit -n "__jit_at 'jit grants list'" -s h -l help -d 'display help fo
 complete -c jit -n "__jit_at 'jit grants revoke'" -s c -l config -r -F -d 'config file (default: $JIT_CONFIG or ./jit.yaml)'
 complete -c jit -n "__jit_at 'jit grants revoke'" -s t -l target -r -a '(__jit_targets)' -d 'target from the config (default: default_target or the only one)'
 complete -c jit -n "__jit_at 'jit grants revoke'" -l json -d 'print JSON'
+complete -c jit -n "__jit_at 'jit grants revoke'" -l reason -r -d 'broker targets: why (the running session is told)'
 complete -c jit -n "__jit_at 'jit grants revoke'" -s h -l help -d 'display help for command'
 complete -c jit -n "__jit_at 'jit grants gc'" -s c -l config -r -F -d 'config file (default: $JIT_CONFIG or ./jit.yaml)'
 complete -c jit -n "__jit_at 'jit grants gc'" -s t -l target -r -a '(__jit_targets)' -d 'target from the config (default: default_target or the only one)'

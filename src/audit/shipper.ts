@@ -18,9 +18,8 @@ export function unsentMarker(auditFile: string): string {
 /**
  * Streams a session's audit records to the broker as they are written. The local file stays the
  * record of truth: while the broker cannot be reached, records queue here, and a marker file
- * (`<audit file>.unsent`) says the file must be sent again; `jit audit push` (or the next
- * broker-mode session) resends the whole file, and the broker ignores records it already has, so
- * every record arrives exactly once.
+ * (`<audit file>.unsent`) says the file must be sent again; `jit audit push` resends the whole
+ * file later, and the broker ignores records it already has, so every record arrives exactly once.
  */
 export class AuditShipper {
   private queue: Record<string, unknown>[] = [];
@@ -29,7 +28,6 @@ export class AuditShipper {
   private failed = false;
   private markerWritten = false;
   private overflowed = false;
-  sent = 0;
 
   /** `auditFile`: the session's file (known once the session started), for its unsent marker. */
   constructor(
@@ -58,7 +56,6 @@ export class AuditShipper {
     this.sending = (async () => {
       try {
         await this.client.uploadAudit(batch);
-        this.sent += batch.length;
       } catch {
         this.queue.unshift(...batch);
         this.failed = true;

@@ -1,4 +1,3 @@
-import type pg from 'pg';
 import {
   type AuditRecord,
   canonicalJson,
@@ -24,28 +23,20 @@ const sameIssuer = (a: string | undefined, b: string) =>
  * one of the same upload, or starts a chain) with the next `seq`. A record the broker already has
  * (same hash) is counted as a duplicate and skipped, so resending a whole file never duplicates.
  * A second, different successor of a stored record (a rewritten local chain) is refused.
- * All of an upload is stored, or none of it.
+ * Runs in the caller's transaction, so all of an upload is stored, or none of it.
  */
 export async function ingestAudit(
-  client: pg.ClientBase,
+  client: Queryable,
   caller: Caller,
   raw: unknown,
 ): Promise<AuditUploadResult> {
   const records = parseUpload(raw, caller);
-  await client.query('BEGIN');
-  try {
-    // Uploads of the same sessions take turns (a retry racing a push), in a fixed order.
-    const sessions = [...new Set(records.map((r) => r.record.session))].sort();
-    for (const session of sessions) {
-      await client.query("SELECT pg_advisory_xact_lock(hashtextextended('jit_audit:' || $1, 0))", [session]);
-    }
-    const result = await store(client, records, caller);
-    await client.query('COMMIT');
-    return result;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw error;
+  // Uploads of the same sessions take turns (a retry racing a push), in a fixed order.
+  const sessions = [...new Set(records.map((r) => r.record.session))].sort();
+  for (const session of sessions) {
+    await client.query("SELECT pg_advisory_xact_lock(hashtextextended('jit_audit:' || $1, 0))", [session]);
   }
+  return store(client, records, caller);
 }
 
 function parseUpload(raw: unknown, caller: Caller): { record: AuditRecord; line: string }[] {

@@ -4,7 +4,7 @@ import type { BrokerConfig } from './config-types.js';
 import type { Logger } from './log.js';
 import { notify } from './notifier.js';
 import type { TargetIssuer } from './service.js';
-import { expireHolds, type GrantRow, updateGrant } from './store.js';
+import { expireHolds, type GrantRow, transaction, updateGrant } from './store.js';
 
 /** Arbitrary, fixed key of the advisory lock that makes one replica at a time the reaper. */
 const REAPER_LOCK = 0x6a69_7402;
@@ -63,17 +63,12 @@ export class Reaper {
   /** One pass; undefined when another replica holds the reaper lock. */
   async runOnce(): Promise<ReapResult | undefined> {
     const { config, pool, log } = this.deps;
-    const client = await pool.connect();
-    try {
-      await client.query('BEGIN');
+    const result = await transaction(pool, async (client) => {
       const { rows: lock } = await client.query<{ got: boolean }>(
         'SELECT pg_try_advisory_xact_lock($1) AS got',
         [REAPER_LOCK],
       );
-      if (!lock[0]?.got) {
-        await client.query('COMMIT');
-        return undefined;
-      }
+      if (!lock[0]?.got) return undefined;
       const result: ReapResult = {
         expiredHolds: 0,
         expiredRequests: 0,
@@ -154,15 +149,10 @@ export class Reaper {
           result.failures.push(`${target.name}: ${error instanceof Error ? error.message : String(error)}`);
         }
       }
-      await client.query('COMMIT');
-      for (const failure of result.failures)
-        log('warn', 'reaper: could not end a grant; will retry', { failure });
       return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
+    for (const failure of result?.failures ?? [])
+      log('warn', 'reaper: could not end a grant; will retry', { failure });
+    return result;
   }
 }

@@ -29,6 +29,7 @@ import {
   insertGrant,
   insertHold,
   pendingItems,
+  transaction,
   updateGrant,
 } from './store.js';
 
@@ -404,18 +405,12 @@ export class BrokerService {
     return { hold: holdView(hold) };
   }
 
-  /** POST /v1/audit */
+  /** POST /v1/audit: all of an upload is stored, or none of it. */
   async uploadAudit(caller: Caller, raw: unknown): Promise<AuditUploadResult> {
-    const client = await this.deps.pool.connect();
-    try {
-      const result = await ingestAudit(client, caller, raw);
-      if (result.accepted > 0) {
-        this.deps.log('info', 'audit records stored', { caller: who(caller), ...result });
-      }
-      return result;
-    } finally {
-      client.release();
-    }
+    const result = await this.transaction((c) => ingestAudit(c, caller, raw));
+    if (result.accepted > 0)
+      this.deps.log('info', 'audit records stored', { caller: who(caller), ...result });
+    return result;
   }
 
   /** GET /v1/audit: admins see every record, everyone else their own. */
@@ -541,19 +536,8 @@ export class BrokerService {
     }
   }
 
-  private async transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.deps.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const result = await fn(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw error;
-    } finally {
-      client.release();
-    }
+  private transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return transaction(this.deps.pool, fn);
   }
 }
 

@@ -5,6 +5,22 @@ import type { BrokerTarget } from './config-types.js';
 /** Anything that runs a query: the pool, or a client inside a transaction. */
 export type Queryable = Pick<pg.ClientBase, 'query'>;
 
+/** Runs `fn` in a transaction on one pooled connection: COMMIT when it returns, ROLLBACK when it throws. */
+export async function transaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
 /** A row of jit_grants. */
 export interface GrantRow {
   id: string;

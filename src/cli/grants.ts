@@ -7,19 +7,22 @@ export interface GrantsCommandOptions {
   config?: string;
   target?: string;
   json?: boolean;
+  /** `revoke` on a broker target: why (kept by the broker, shown to the requester). */
+  reason?: string;
 }
 
 /** `jit grants list|revoke|gc`. */
 export function registerGrants(program: Command): void {
   const grants = program
     .command('grants')
-    .description('list, revoke and clean up temporary roles made by jit (direct mode)')
+    .description('list, revoke and clean up temporary roles made by jit (list and gc: direct mode)')
     .addHelpText(
       'after',
       `
 Examples:
   $ jit grants list --target dev
   $ jit grants revoke jit_alice_1a2b3c4d --target dev
+  $ jit grants revoke g_Q2x8vN0aLk3e --target prod --reason incident   # a broker target: its requester or a broker admin
   $ jit grants gc --target dev          # drop expired roles a killed jit left behind`,
     );
   targetOptions(grants.command('list'))
@@ -30,8 +33,9 @@ Examples:
     );
   targetOptions(grants.command('revoke'))
     .description('end a grant now: stop logins, terminate its connections, drop the role')
-    .argument('<role>', 'the grant id (its role name, e.g. jit_alice_1a2b3c4d)')
+    .argument('<role>', 'the grant id: its role name (direct mode), or g_… for a broker target')
     .option('--json', 'print JSON')
+    .option('--reason <text>', 'broker targets: why (the running session is told)')
     .action((role: string, options: GrantsCommandOptions) =>
       runHandler(async () => (await import('../handlers/grants.js')).revokeCommand(role, options)),
     );

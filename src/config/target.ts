@@ -80,6 +80,9 @@ export async function resolveAdminUrl(
     throw new ConfigError(
       'not_direct',
       `target '${target.name}' uses via: ${target.grant.via}; only via: direct uses an admin credential`,
+      {
+        hint: "the broker holds this target's grants and drops ended and expired roles itself; revoke one with `jit grants revoke g_…` (its requester or a broker admin)",
+      },
     );
   }
   if (source.startsWith('keyring:')) {

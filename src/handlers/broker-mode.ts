@@ -1,23 +1,15 @@
 import { AuditShipper } from '../audit/shipper.js';
 import { BrokerGrantIssuer } from '../grant/broker-issuer.js';
-import type { GrantIssuer } from '../grant/types.js';
 import { BrokerApprover } from '../live/broker-approver.js';
 import type { HeldEvent } from '../live/events.js';
-import type { Approver } from '../proxy/guard/approver.js';
-import type { JitSession } from '../session/session.js';
-import type { AuditRecord } from '../audit/record.js';
+import type { JitSession, SessionOptions } from '../session/session.js';
 import type { LiveRuntime } from './live-runtime.js';
 import type { SessionInputs } from './session-inputs.js';
 
 /** What a broker-mode session uses instead of the local issuer and approver. */
 export interface BrokerMode {
-  issuer: GrantIssuer;
-  approver: Approver;
-  auditListeners: ((record: AuditRecord) => void)[];
-  /** Wraps `inputs.auditPath` so the shipper knows the session's file. */
-  auditPath: (session: string) => string;
-  /** Aborted by Ctrl-C/SIGTERM while the grant is being requested (cancels a pending request). */
-  signal: AbortSignal;
+  /** What JitSession.start takes instead of the local issuer and approver. */
+  sessionOptions: Pick<SessionOptions, 'issuer' | 'approver' | 'auditListeners' | 'auditPath' | 'signal'>;
   /** Call once the session started (the approver needs its grant id). */
   started(session: JitSession): void;
   /** After the session ended: the last audit upload; returns a line to print when records are left unsent. */
@@ -54,11 +46,15 @@ export function brokerMode(
     onHeld: (held: HeldEvent) => options.say(heldLine(held)),
   });
   return {
-    issuer: new BrokerGrantIssuer(client, { reason: options.reason, onProgress: options.say }),
-    approver,
-    auditListeners: [shipper.add],
-    auditPath: (id) => (auditFile = inputs.auditPath(id)),
-    signal: starting.signal,
+    sessionOptions: {
+      issuer: new BrokerGrantIssuer(client, { reason: options.reason, onProgress: options.say }),
+      approver,
+      auditListeners: [shipper.add],
+      // Wraps the session's audit path so the shipper knows the file (for its unsent marker).
+      auditPath: (id) => (auditFile = inputs.auditPath(id)),
+      // Ctrl-C/SIGTERM while the grant is requested cancels a pending request.
+      signal: starting.signal,
+    },
     started: (s) => {
       stopCancelling();
       session = s;

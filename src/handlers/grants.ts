@@ -1,6 +1,9 @@
 import type { GrantsCommandOptions } from '../cli/grants.js';
 import { gcGrants, listGrants, revokeGrant } from '../grant/admin.js';
 import { formatDuration } from '../util/duration.js';
+import { loadConfig } from '../config/load.js';
+import { resolveTarget } from '../config/target.js';
+import { brokerClientFor } from './broker-access.js';
 import { resolveAdminInputs } from './session-inputs.js';
 
 /** `jit grants list`. */
@@ -40,8 +43,18 @@ export async function listCommand(options: GrantsCommandOptions): Promise<number
   return 0;
 }
 
-/** `jit grants revoke ROLE`. */
+/** `jit grants revoke ROLE` (direct mode), or `jit grants revoke g_…` through the broker. */
 export async function revokeCommand(role: string, options: GrantsCommandOptions): Promise<number> {
+  const config = await loadConfig({ configPath: options.config, env: process.env, cwd: process.cwd() });
+  if (resolveTarget(config, options.target).grant.via === 'broker') {
+    const client = await brokerClientFor(config, 'jit grants revoke', {}, process.env);
+    const grant = await client.revoke(role, options.reason ?? 'revoked with jit grants revoke');
+    const line = `revoked ${grant.id}${grant.role ? ` (role ${grant.role})` : ''} through the broker`;
+    process.stdout.write(
+      options.json ? `${JSON.stringify({ revoked: grant.id, role: grant.role })}\n` : `${line}\n`,
+    );
+    return 0;
+  }
   const { target, adminUrl } = await resolveAdminInputs(options);
   await revokeGrant({ adminUrl, tls: target.tls }, role);
   process.stdout.write(options.json ? `${JSON.stringify({ revoked: role })}\n` : `revoked ${role}\n`);

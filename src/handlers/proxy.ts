@@ -24,13 +24,7 @@ export async function proxyCommand(options: ProxyCommandOptions): Promise<number
     port,
     approver: live.approver,
     live: live.hub,
-    ...(broker && {
-      issuer: broker.issuer,
-      approver: broker.approver,
-      auditListeners: broker.auditListeners,
-      auditPath: broker.auditPath,
-      signal: broker.signal,
-    }),
+    ...broker?.sessionOptions,
   });
   broker?.started(session);
   process.stdout.write(`${connectionUrl(session.connection)}\n`);
@@ -59,7 +53,14 @@ export async function proxyCommand(options: ProxyCommandOptions): Promise<number
   if (reason === 'audit_failed') process.stderr.write(auditFailedLine(session));
   if (live.humanLines || session.revokeError) {
     process.stderr.write(
-      sessionEndedLine(session, reason === 'expired' ? 'the grant expired' : 'session ended'),
+      sessionEndedLine(
+        session,
+        reason === 'expired'
+          ? 'the grant expired'
+          : reason === 'revoked'
+            ? `the grant was revoked (${session.revokedBecause ?? 'elsewhere'})`
+            : 'session ended',
+      ),
     );
   }
   if (session.revokeError || session.auditError) return 1;

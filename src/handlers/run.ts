@@ -36,25 +36,21 @@ export async function runCommand(command: string[], options: RunCommandOptions):
     ...inputs,
     approver: live.approver,
     live: live.hub,
-    ...(broker && {
-      issuer: broker.issuer,
-      approver: broker.approver,
-      auditListeners: broker.auditListeners,
-      auditPath: broker.auditPath,
-      signal: broker.signal,
-    }),
+    ...broker?.sessionOptions,
   });
   broker?.started(session);
   say(sessionStartedLine(session, inputs.target.name));
-  let expired = false;
+  let endedEarly = false;
   void session.ended.then((reason) => {
     if (reason === 'audit_failed') {
       process.stderr.write(auditFailedLine(session));
-    } else if (reason === 'expired') {
-      expired = true;
-      say(
-        sessionEndedLine(session, 'the grant expired; the command keeps running but can no longer connect'),
-      );
+    } else if (reason === 'expired' || reason === 'revoked') {
+      endedEarly = true;
+      const what =
+        reason === 'expired'
+          ? 'the grant expired'
+          : `the grant was revoked (${session.revokedBecause ?? 'elsewhere'})`;
+      say(sessionEndedLine(session, `${what}; the command keeps running but can no longer connect`));
     }
   });
 
@@ -80,7 +76,7 @@ export async function runCommand(command: string[], options: RunCommandOptions):
     }
   } finally {
     await session.stop('child_exited');
-    if (!expired) say(sessionEndedLine(session, 'command exited'));
+    if (!endedEarly) say(sessionEndedLine(session, 'command exited'));
     const unsent = await broker?.finish();
     if (unsent) process.stderr.write(unsent);
   }

@@ -76,6 +76,8 @@ export class JitSession {
   revokeError: Error | undefined;
   /** Why the audit log stopped the session, if it did. */
   auditError: JitError | undefined;
+  /** Who revoked the grant elsewhere and why (the broker's words), when that ended the session. */
+  revokedBecause: string | undefined;
   /** The session's audit log. */
   readonly audit: AuditLog;
   private readonly auditBase: Pick<AuditEvent, 'session' | 'grant' | 'identity' | 'target'>;
@@ -292,6 +294,7 @@ export class JitSession {
 
   /** The grant was ended elsewhere (the broker revoked it): close every connection, saying why. */
   private async revokedElsewhere(reason: string): Promise<void> {
+    this.revokedBecause = reason;
     this.proxy.shutdown({
       severity: 'FATAL',
       code: '57P01',
@@ -344,7 +347,11 @@ export class JitSession {
       } else {
         await this.audit.close().catch(() => {});
       }
-      this.live?.publish({ type: 'ended', at: Date.now(), reason: endText(reason, this.revokeError) });
+      this.live?.publish({
+        type: 'ended',
+        at: Date.now(),
+        reason: endText(reason, this.revokeError, this.revokedBecause),
+      });
       this.live?.flush();
       this.endedResolve(reason);
     })();
@@ -352,14 +359,14 @@ export class JitSession {
   }
 }
 
-function endText(reason: EndReason, revokeError: Error | undefined): string {
+function endText(reason: EndReason, revokeError: Error | undefined, revokedBecause?: string): string {
   const what = {
     expired: 'the grant expired',
     stopped: 'the session was stopped',
     child_exited: 'the command exited',
     signal: 'ended by a signal',
     audit_failed: 'the audit log could not be written',
-    revoked: 'the grant was revoked',
+    revoked: `the grant was revoked${revokedBecause ? ` (${revokedBecause})` : ''}`,
   }[reason];
   return revokeError
     ? `${what}; the role could not be dropped (${revokeError.message})`

@@ -168,6 +168,18 @@ function startJit(args: string[], env: Record<string, string>) {
   return { child, stderr: () => stderr, stdout: () => stdout };
 }
 
+/** `jit proxy` as the CI job against replica A, once it printed its URL. */
+async function startCiProxy() {
+  const proxy = startJit(['proxy', '--config', configA, ...ciArgs()], ciEnv());
+  const url = await waitFor('the proxy URL', async () =>
+    proxy
+      .stdout()
+      .split('\n')
+      .find((l) => l.startsWith('postgres://')),
+  );
+  return { proxy, url };
+}
+
 beforeAll(async () => {
   idp = await startIdp();
   target = await createTarget(serverAdminUrl);
@@ -466,13 +478,7 @@ describe('jit broker: two replicas, one state database, a real IdP and a real ta
   });
 
   it('revoking a grant closes the running session and drops the role', async () => {
-    const proxy = startJit(['proxy', '--config', configA, ...ciArgs()], ciEnv());
-    const url = await waitFor('the proxy URL', async () =>
-      proxy
-        .stdout()
-        .split('\n')
-        .find((l) => l.startsWith('postgres://')),
-    );
+    const { proxy, url } = await startCiProxy();
     const client = new pg.Client({ connectionString: url });
     await client.connect();
     const errors: Error[] = [];
@@ -485,13 +491,16 @@ describe('jit broker: two replicas, one state database, a real IdP and a real ta
       ])
     )[0];
     expect(grant).toBeDefined();
-    // An admin (alice) revokes it through replica B.
-    const revoked = await api(brokerB.url, await idToken('alice'), 'DELETE', `/v1/grants/${grant?.id}`, {
-      reason: 'incident',
-    });
-    expect(revoked.status).toBe(200);
+    // An admin (alice) revokes it through replica B, with `jit grants revoke`.
+    const revoked = await runJit(
+      ['grants', 'revoke', grant?.id ?? '', '--reason', 'incident', '--config', configB],
+      { env: cliEnv('alice') },
+    );
+    expect(revoked.exitCode, revoked.stderr).toBe(0);
+    expect(revoked.stdout).toContain(`revoked ${grant?.id} (role ${role}) through the broker`);
     const exit = await proxy.child;
-    expect(proxy.stderr()).toContain('revoked');
+    // The session was told why, and its connections closed.
+    expect(proxy.stderr()).toContain('revoked by alice@example.com: incident');
     expect(exit.exitCode).not.toBeNull();
     await waitFor(
       'the client to be disconnected',
@@ -503,13 +512,7 @@ describe('jit broker: two replicas, one state database, a real IdP and a real ta
   });
 
   it("reaps a killed CLI's role once its heartbeats stop", async () => {
-    const proxy = startJit(['proxy', '--config', configA, ...ciArgs()], ciEnv());
-    const url = await waitFor('the proxy URL', async () =>
-      proxy
-        .stdout()
-        .split('\n')
-        .find((l) => l.startsWith('postgres://')),
-    );
+    const { proxy, url } = await startCiProxy();
     const role = decodeURIComponent(new URL(url).username);
     expect(await jitRoles()).toContain(role);
     proxy.child.kill('SIGKILL');
@@ -532,13 +535,7 @@ describe('jit broker: two replicas, one state database, a real IdP and a real ta
   });
 
   it('audit records sent while the broker was down arrive exactly once', async () => {
-    const proxy = startJit(['proxy', '--config', configA, ...ciArgs()], ciEnv());
-    const url = await waitFor('the proxy URL', async () =>
-      proxy
-        .stdout()
-        .split('\n')
-        .find((l) => l.startsWith('postgres://')),
-    );
+    const { proxy, url } = await startCiProxy();
     const client = new pg.Client({ connectionString: url });
     const clientErrors: string[] = [];
     client.on('error', (error) =>

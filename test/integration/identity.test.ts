@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { actAsUser, startActionsTokenService, startIdp, type TestIdp } from '../helpers/idp.js';
 import { createTarget, JIT_BIN, runJit, type TestTarget } from '../helpers/jit.js';
 import { withClient } from '../helpers/db.js';
+import { deviceLogin, type LoginPrompt } from '../helpers/device-login.js';
 import { freePort } from '../helpers/ports.js';
 
 const adminUrl = inject('adminUrl');
@@ -46,54 +47,13 @@ function freshHome(extra: Record<string, string> = {}): { dir: string; env: Reco
   return { dir, env: { ...target.env, JIT_CONFIG_DIR: dir, JIT_KEYRING: 'off', ...extra } };
 }
 
-/** The verification URI (with the code) and the code, as `jit login` printed them. */
-const CODE_LINE = /^\s+(https:\/\/\S+user_code=\S+)$/m;
-const PLAIN_LINE = /go to (https:\/\/\S+) and enter the code: (\S+)/;
-
-/**
- * Runs `jit login` as a process; once it shows the code, `act` plays the person (or not).
- * Resolves with the finished process.
- */
-async function login(
+/** Runs `jit login` with the target's config; once it shows the code, `act` plays the person (or not). */
+function login(
   env: Record<string, string>,
-  act: (prompt: { completeUri: string; uri: string; userCode: string }) => Promise<void>,
+  act: (prompt: LoginPrompt) => Promise<void>,
   args: string[] = ['--no-browser'],
 ) {
-  const child = execa('node', [JIT_BIN, 'login', '--config', target.configPath, ...args], {
-    env,
-    extendEnv: false,
-    reject: false,
-    timeout: 60_000,
-    buffer: { stdout: true, stderr: true },
-  });
-  let stderr = '';
-  const prompt = await new Promise<{ completeUri: string; uri: string; userCode: string }>(
-    (resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`jit login showed no code; stderr: ${stderr}`)),
-        20_000,
-      );
-      child.stderr?.on('data', (d: Buffer) => {
-        stderr += d.toString();
-        const complete = CODE_LINE.exec(stderr);
-        const plain = PLAIN_LINE.exec(stderr);
-        if (complete?.[1] && plain?.[1] && plain[2]) {
-          clearTimeout(timer);
-          resolve({ completeUri: complete[1], uri: plain[1], userCode: plain[2] });
-        }
-      });
-      void child.then(() => reject(new Error(`jit login exited before showing a code; stderr: ${stderr}`)));
-    },
-  );
-  try {
-    await act(prompt);
-  } catch (error) {
-    // A failed step must not leave a login polling the provider under later tests.
-    child.kill('SIGKILL');
-    throw error;
-  }
-  const result = await child;
-  return { ...result, prompt };
+  return deviceLogin(target.configPath, env, act, args);
 }
 
 async function loginAs(env: Record<string, string>, user: 'alice' | 'bob' = 'alice') {
