@@ -85,7 +85,9 @@ export interface HoldRequest {
   connection: number;
   timeout_seconds: number;
 }
+/** Where a held statement is in its life. */
 export type HoldStatus = 'pending' | 'approved' | 'denied' | 'expired';
+/** A held statement as its session sees it (GET /v1/holds/:id). */
 export interface HoldView {
   id: string;
   grant_id: string;
@@ -131,6 +133,7 @@ export interface ApprovalDecision {
 export interface AuditUpload {
   records: Record<string, unknown>[];
 }
+/** The answer to POST /v1/audit. */
 export interface AuditUploadResult {
   accepted: number;
   /** Already stored (same hash): ignored, so a resend never duplicates. */

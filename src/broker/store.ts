@@ -97,6 +97,7 @@ export type GrantPatch = Partial<
   >
 >;
 
+/** Inserts a new grant row (pending, or active with its role). */
 export async function insertGrant(q: Queryable, g: NewGrant): Promise<GrantRow> {
   const { rows } = await q.query<GrantRow>(
     `INSERT INTO jit_grants (id, status, target, roles, ttl_seconds, reason, session, requester,
@@ -136,6 +137,7 @@ export async function findGrant(q: Queryable, id: string, lock = false): Promise
   return rows[0];
 }
 
+/** Sets the given columns of a grant (and `updated_at`); returns the row as it is now. */
 export async function updateGrant(q: Queryable, id: string, patch: GrantPatch): Promise<GrantRow> {
   const keys = Object.keys(patch) as (keyof GrantPatch)[];
   const sets = keys.map((key, i) => `${key} = $${i + 2}`);
@@ -155,6 +157,7 @@ export async function grantsWithStatus(q: Queryable, statuses: GrantStatus[]): P
   return rows;
 }
 
+/** Inserts a pending held statement whose deadline is `timeoutSeconds` from the database's now. */
 export async function insertHold(
   q: Queryable,
   h: Pick<HoldRow, 'id' | 'grant_id' | 'sql' | 'rule' | 'reason' | 'fingerprint' | 'connection'> & {
@@ -170,6 +173,7 @@ export async function insertHold(
   return rows[0] as HoldRow;
 }
 
+/** The held statement, or undefined; `lock` takes a row lock for the rest of the caller's transaction. */
 export async function findHold(q: Queryable, id: string, lock = false): Promise<HoldRow | undefined> {
   const { rows } = await q.query<HoldRow>(
     `SELECT * FROM jit_holds WHERE id = $1${lock ? ' FOR UPDATE' : ''}`,
@@ -178,6 +182,7 @@ export async function findHold(q: Queryable, id: string, lock = false): Promise<
   return rows[0];
 }
 
+/** Records a decision on a held statement (approved, denied, expired) with who and why. */
 export async function decideHold(
   q: Queryable,
   id: string,
@@ -236,6 +241,7 @@ export function grantView(row: GrantRow, target: BrokerTarget | undefined): Gran
   };
 }
 
+/** The held statement as the API shows it to the waiting CLI. */
 export function holdView(row: HoldRow): HoldView {
   return {
     id: row.id,
@@ -249,6 +255,7 @@ export function holdView(row: HoldRow): HoldView {
   };
 }
 
+/** A pending grant as an entry of an approver's queue. */
 export function grantItem(row: GrantRow): ApprovalItem {
   return {
     id: row.id,
@@ -263,6 +270,7 @@ export function grantItem(row: GrantRow): ApprovalItem {
   };
 }
 
+/** A held statement (with its grant) as an entry of an approver's queue. */
 export function holdItem(row: HoldRow, grant: GrantRow): ApprovalItem {
   return {
     id: row.id,
