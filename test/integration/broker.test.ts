@@ -307,6 +307,10 @@ describe('jit broker: two replicas, one state database, a real IdP and a real ta
     expect(JSON.stringify(ciEnv())).not.toContain(target.adminUrl);
     expect(result.stdout).not.toContain(target.adminUrl);
     if (adminPassword.length >= 6) expect(result.stdout).not.toContain(adminPassword);
+    // Nor the CI identity: neither the service account's secret nor the variable that held it.
+    expect(result.stdout).not.toContain(idp.service.secret);
+    expect(result.stdout).not.toMatch(/^CI_SECRET=/m);
+    expect(result.stdout).toMatch(/^PGHOST=127\.0\.0\.1$/m);
     // The guard still runs in broker mode: the DROP was blocked.
     expect(result.stderr + result.stdout).toMatch(/42501|no-drop/);
     expect(
