@@ -18,7 +18,7 @@ export function unsentMarker(auditFile: string): string {
 /**
  * Streams a session's audit records to the broker as they are written. The local file stays the
  * record of truth: while the broker cannot be reached, records queue here, and a marker file
- * (`<audit file>.unsent`) says the file must be sent again; `jit audit push` resends the whole
+ * (`<audit file>.unsent`) says the file must be sent again; the next broker-mode session (or `jit audit push`) resends the whole
  * file later, and the broker ignores records it already has, so every record arrives exactly once.
  */
 export class AuditShipper {

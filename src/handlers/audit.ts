@@ -1,7 +1,6 @@
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { unlink } from 'node:fs/promises';
-import { access } from 'node:fs/promises';
 import type {
   AuditCommandOptions,
   AuditExportOptions,
@@ -15,11 +14,11 @@ import { resolveAuditFiles } from '../audit/files.js';
 import { parseFilter, matches } from '../audit/filter.js';
 import { errno } from '../audit/fs-errors.js';
 import { follow, readNewRecords, recordOf, type FilePosition } from '../audit/follow.js';
-import { lockHolder } from '../audit/lock.js';
 import { defaultAuditDir } from '../audit/paths.js';
 import { readLines, verifyFile } from '../audit/read.js';
 import { AuditError, canonicalJson, parseRecordLine, type AuditRecord } from '../audit/record.js';
-import { pushFile, unsentMarker } from '../audit/shipper.js';
+import { pushFile } from '../audit/shipper.js';
+import { unsentAmong } from '../audit/unsent.js';
 import { TableLayout, tableCells } from '../audit/table.js';
 import type { JitConfig } from '../config/schema.js';
 import { BrokerError } from '../grant/broker-client.js';
@@ -232,22 +231,7 @@ async function filesToPush(
     const fixed = typeof config.audit?.path === 'string' ? config.audit.path : undefined;
     if (fixed !== undefined && !candidates.includes(fixed)) candidates.push(fixed);
   }
-  const files: string[] = [];
-  const busy: { file: string; pid: number }[] = [];
-  for (const file of candidates) {
-    if (!(await exists(unsentMarker(file)))) continue;
-    const pid = await lockHolder(file);
-    if (pid === undefined) files.push(file);
-    else busy.push({ file, pid });
-  }
-  return { files, busy };
-}
-
-function exists(file: string): Promise<boolean> {
-  return access(file).then(
-    () => true,
-    () => false,
-  );
+  return unsentAmong(candidates);
 }
 
 /**

@@ -1,4 +1,8 @@
-import { AuditShipper } from '../audit/shipper.js';
+import path from 'node:path';
+import { defaultAuditDir } from '../audit/paths.js';
+import { AuditShipper, pushFile } from '../audit/shipper.js';
+import { unsentIn } from '../audit/unsent.js';
+import type { BrokerClient } from '../grant/broker-client.js';
 import { BrokerGrantIssuer } from '../grant/broker-issuer.js';
 import { BrokerApprover } from '../live/broker-approver.js';
 import type { HeldEvent } from '../live/events.js';
@@ -31,6 +35,7 @@ export function brokerMode(
   if (!client) return undefined;
   let session: JitSession | undefined;
   let auditFile: string | undefined;
+  let resending: Promise<void> | undefined;
   const starting = new AbortController();
   const cancel = () => starting.abort();
   process.once('SIGINT', cancel);
@@ -58,14 +63,22 @@ export function brokerMode(
     started: (s) => {
       stopCancelling();
       session = s;
+      resending = resendEarlier(client, [
+        defaultAuditDir(process.env),
+        auditFile && path.dirname(auditFile),
+      ]).then((sent) => {
+        if (sent > 0)
+          options.say(`jit: sent ${sent} audit record(s) that earlier sessions could not deliver\n`);
+      });
     },
     finish: async () => {
       stopCancelling();
+      await resending;
       const left = await shipper.finish();
       if (left === 0 || !auditFile) return undefined;
       return (
         `jit: ${left} audit record(s) could not reach the broker; they are kept in ${auditFile}\n` +
-        '  hint: `jit audit push` sends them when the broker is back (nothing is sent twice)\n'
+        '  hint: the next broker session sends them, or `jit audit push` once the broker is back (nothing is sent twice)\n'
       );
     },
   };
@@ -78,4 +91,23 @@ function heldLine(held: HeldEvent): string {
     `jit: held (rule ${held.rule ?? 'policy'}) on connection ${held.connection}: ${short}\n` +
     `     waiting for an approver in the broker's queue (\`jit approve\`; hold ${held.id})\u0007\n`
   );
+}
+
+/**
+ * Pushes the audit files of earlier sessions that are marked unsent (the broker was down), from
+ * `dirs`; files a live session still writes are left to it. Best effort and quiet: whatever
+ * fails stays marked for `jit audit push` or the next session. Returns how many records were new.
+ */
+async function resendEarlier(client: BrokerClient, dirs: (string | undefined)[]): Promise<number> {
+  let sent = 0;
+  for (const dir of new Set(dirs.filter((d): d is string => d !== undefined))) {
+    for (const file of (await unsentIn(dir)).files) {
+      try {
+        sent += (await pushFile(client, file)).accepted;
+      } catch {
+        return sent; // the broker refused or went away: leave the rest marked
+      }
+    }
+  }
+  return sent;
 }
