@@ -108,6 +108,8 @@ export class AuditLog {
   private second = Number.NaN;
   private secondPrefix = '';
   private readonly drainSoon = (): void => void this.drain();
+  /** The last identity seen, sorted and as JSON (a session appends for one identity). */
+  private identityCache: { of: AuditIdentity; sorted: AuditIdentity; json: string } | undefined;
 
   private constructor(init: {
     path: string;
@@ -170,12 +172,11 @@ export class AuditLog {
     if (this.failure) throw this.failure;
     if (this.closing) throw new AuditError('closed', `audit log ${this.path} is closed`);
     const seq = this.seq + 1;
-    const { identity, detail } = event;
+    const { detail } = event;
     checkNumbers(event);
-    // Keys in sorted order, `hash` in its place but undefined for now: JSON.stringify (which
-    // keeps insertion order and drops undefined members) then writes canonical JSON without a
-    // generic sort. `detail` is free-form (its keys may not be in order), so a record with one
-    // goes through canonicalJson. A test checks both against canonicalJson.
+    const identity = this.sortedIdentity(event.identity);
+    // Keys in sorted order, `hash` in its place but undefined for now (what JSON.stringify of it
+    // would write is canonical JSON: it keeps insertion order and drops undefined members).
     const record: Omit<AuditRecord, 'hash'> & { hash?: string } = {
       approver: event.approver,
       connection: event.connection,
@@ -185,7 +186,7 @@ export class AuditLog {
       fingerprint: event.fingerprint,
       grant: event.grant ?? null,
       hash: undefined,
-      identity: sortedIdentity(identity),
+      identity: identity.sorted,
       kind: event.kind,
       masked: event.masked,
       prev: this.prev,
@@ -199,9 +200,20 @@ export class AuditLog {
       target: event.target,
       ts: this.timestamp(),
     };
-    const canonical = detail === undefined ? JSON.stringify(record) : detailedJson(record);
-    const hash = sha256Hex(record.prev + canonical);
-    const line = `${withHash(canonical, hash, detail !== undefined)}\n`;
+    let line: string;
+    let hash: string;
+    if (detail === undefined) {
+      // The usual record (a statement): written by hand in two halves around `hash`, with the
+      // identity's JSON cached. `detail` is free-form (its keys may not be in order), so a
+      // record with one goes through canonicalJson. A test checks both against canonicalJson.
+      const [head, tail] = plainJson(record, identity.json);
+      hash = sha256Hex(record.prev + head + tail);
+      line = `${head},"hash":"${hash}"${tail}\n`;
+    } else {
+      const canonical = detailedJson(record);
+      hash = sha256Hex(record.prev + canonical);
+      line = `${withHash(canonical, hash, true)}\n`;
+    }
     this.pending.push(line);
     this.pendingChars += line.length;
     record.hash = hash;
@@ -283,6 +295,16 @@ export class AuditLog {
       }
     })();
     return this.closing;
+  }
+
+  /** The identity with its keys in sorted order, and its JSON; cached for the last one seen. */
+  private sortedIdentity(identity: AuditIdentity): { sorted: AuditIdentity; json: string } {
+    const cached = this.identityCache;
+    if (cached?.of === identity && sameIdentity(cached.sorted, identity)) return cached;
+    const sorted = Object.freeze(sortedIdentity(identity));
+    const entry = { of: identity, sorted, json: JSON.stringify(sorted) };
+    this.identityCache = entry;
+    return entry;
   }
 
   /** ISO 8601 UTC with milliseconds (what `toISOString` gives), cheaper within one second. */
@@ -480,6 +502,42 @@ function countNewlines(fd: number, size: number): number {
     for (let i = chunk.indexOf(0x0a); i >= 0; i = chunk.indexOf(0x0a, i + 1)) count++;
   }
   return count;
+}
+
+/** The cached sorted copy still says what `identity` says (a caller might have changed it). */
+function sameIdentity(sorted: AuditIdentity, identity: AuditIdentity): boolean {
+  return (
+    sorted.sub === identity.sub &&
+    sorted.email === identity.email &&
+    sorted.iss === identity.iss &&
+    sorted.authenticated === (identity.authenticated === true)
+  );
+}
+
+/**
+ * Canonical JSON of a record without `detail`, split where `hash` goes: the part before it
+ * (up to `grant`) and the part after it (from `identity`). Same text as JSON.stringify of the
+ * record, written field by field (this is the proxy's hot path).
+ */
+function plainJson(record: Omit<AuditRecord, 'hash'>, identityJson: string): [string, string] {
+  let head = '{';
+  if (record.approver !== undefined) head += `"approver":${JSON.stringify(record.approver)},`;
+  if (record.connection !== undefined) head += `"connection":${record.connection},`;
+  if (record.decision !== undefined) head += `"decision":${JSON.stringify(record.decision)},`;
+  if (record.duration_ms !== undefined) head += `"duration_ms":${record.duration_ms},`;
+  if (record.fingerprint !== undefined) head += `"fingerprint":${JSON.stringify(record.fingerprint)},`;
+  head += `"grant":${record.grant === null ? 'null' : JSON.stringify(record.grant)}`;
+  let tail = `,"identity":${identityJson},"kind":${JSON.stringify(record.kind)}`;
+  if (record.masked !== undefined) tail += `,"masked":${JSON.stringify(record.masked)}`;
+  tail += `,"prev":"${record.prev}"`;
+  if (record.reason !== undefined) tail += `,"reason":${JSON.stringify(record.reason)}`;
+  if (record.rows !== undefined) tail += `,"rows":${record.rows}`;
+  if (record.rule !== undefined) tail += `,"rule":${JSON.stringify(record.rule)}`;
+  tail += `,"seq":${record.seq},"session":${JSON.stringify(record.session)}`;
+  if (record.sql !== undefined) tail += `,"sql":${JSON.stringify(record.sql)}`;
+  if (record.sqlstate !== undefined) tail += `,"sqlstate":${JSON.stringify(record.sqlstate)}`;
+  tail += `,"target":${JSON.stringify(record.target)},"ts":"${record.ts}"}`;
+  return [head, tail];
 }
 
 /** The identity with its keys in sorted order (the canonical JSON needs no generic sort). */

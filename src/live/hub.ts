@@ -12,7 +12,7 @@ const FLUSH_INTERVAL_MS = 50;
  */
 export class LiveHub {
   private info: SessionInfoEvent | undefined;
-  private readonly recent: StatementEvent[] = [];
+  private recent: StatementEvent[] = [];
   private readonly held = new Map<string, HeldEvent>();
   private readonly other: SessionEvent[] = [];
   private readonly listeners = new Set<(events: SessionEvent[]) => void>();
@@ -21,7 +21,12 @@ export class LiveHub {
 
   /** Everything a new view needs to start: the session, recent statements, notices, pending holds. */
   snapshot(): SessionEvent[] {
-    return [...(this.info ? [this.info] : []), ...this.other, ...this.recent, ...this.held.values()];
+    return [
+      ...(this.info ? [this.info] : []),
+      ...this.other,
+      ...this.recent.slice(-SNAPSHOT_STATEMENTS),
+      ...this.held.values(),
+    ];
   }
 
   subscribe(listener: (events: SessionEvent[]) => void): () => void {
@@ -35,9 +40,10 @@ export class LiveHub {
         this.info = event;
         break;
       case 'statement':
+        // Trimmed now and then, not on every statement (this runs once per statement).
         this.recent.push(event);
-        if (this.recent.length > SNAPSHOT_STATEMENTS)
-          this.recent.splice(0, this.recent.length - SNAPSHOT_STATEMENTS);
+        if (this.recent.length >= 2 * SNAPSHOT_STATEMENTS)
+          this.recent = this.recent.slice(-SNAPSHOT_STATEMENTS);
         break;
       case 'held':
         this.held.set(event.id, event);
@@ -67,19 +73,21 @@ export class LiveHub {
   /** A finished statement's audit record as a live event (other kinds are not statements). */
   static statementEvent(record: AuditRecord): StatementEvent | undefined {
     if (record.kind !== 'statement' || record.decision === undefined) return undefined;
-    return {
+    // Members set one by one (not spread in): this runs once per statement.
+    const event: StatementEvent = {
       type: 'statement',
       at: Date.parse(record.ts),
       connection: record.connection ?? 0,
       decision: record.decision,
       sql: record.sql ?? '',
-      ...(record.rule !== undefined && { rule: record.rule }),
-      ...(record.duration_ms !== undefined && { durationMs: record.duration_ms }),
-      ...(record.rows !== undefined && { rows: record.rows }),
-      ...(record.sqlstate !== undefined && { sqlstate: record.sqlstate }),
-      ...(record.masked !== undefined && record.masked.length > 0 && { masked: record.masked }),
-      ...(record.approver !== undefined && { approver: record.approver }),
-      ...(record.reason !== undefined && { reason: record.reason }),
     };
+    if (record.rule !== undefined) event.rule = record.rule;
+    if (record.duration_ms !== undefined) event.durationMs = record.duration_ms;
+    if (record.rows !== undefined) event.rows = record.rows;
+    if (record.sqlstate !== undefined) event.sqlstate = record.sqlstate;
+    if (record.masked !== undefined && record.masked.length > 0) event.masked = record.masked;
+    if (record.approver !== undefined) event.approver = record.approver;
+    if (record.reason !== undefined) event.reason = record.reason;
+    return event;
   }
 }

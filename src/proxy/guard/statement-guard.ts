@@ -363,7 +363,11 @@ export class StatementGuard {
     const check = this.ctx.writeCheck;
     if (!check) return facts;
     const outcome = (reason: string | null): DecisionFacts => {
-      if (reason === null) return { ...facts, writeChecked: true };
+      if (reason === null) {
+        // `facts` is this statement's own object (made in onStatement): mark it, no copy.
+        facts.writeChecked = true;
+        return facts;
+      }
       if (this.ctx.policy.mode === 'audit-only') {
         return { ...facts, reason: `audit-only: would block: ${reason}`, writeChecked: true };
       }

@@ -139,6 +139,12 @@ interface Statement {
   sql: string;
   /** From Describe (statement): the columns, resolved. */
   columns?: readonly Column[];
+  /**
+   * The last Describe (portal) answer for it, when it describes plain table columns only: a
+   * portal of the same statement described the same way has the same plan (libpq describes
+   * every portal it executes, so this runs once per statement execution).
+   */
+  described?: { bytes: Buffer; columns: readonly Column[]; plan: RowPlan; generation: number };
 }
 
 interface Portal {
@@ -189,6 +195,18 @@ export function maskerWantsUpstream(type: number): boolean {
     type === BIND_COMPLETE ||
     type === CLOSE_COMPLETE ||
     type === NO_DATA
+  );
+}
+
+/**
+ * A result of plain table columns whose sensitivity the catalog settled: its plan depends on
+ * nothing but the RowDescription itself (and the catalog generation), so it may be reused.
+ */
+function plainColumns(fields: readonly Field[], columns: readonly Column[]): boolean {
+  return (
+    fields.length > 0 &&
+    fields.every((field) => field.tableOid !== 0) &&
+    !columns.some((c) => c.sensitive?.unknownRelation)
   );
 }
 
@@ -488,6 +506,19 @@ export class ResultMasker {
       this.#queryPlan = last.plan;
       return Verdict.Forward;
     }
+    const statement = head?.kind === 'describe-portal' ? head.portal?.statement : undefined;
+    const described = statement?.described;
+    if (
+      described &&
+      this.#ready === undefined &&
+      described.generation === this.#ctx.sensitivity.generation &&
+      described.bytes.equals(message)
+    ) {
+      this.#pending.shift();
+      (head as { portal: Portal }).portal.plan = described.plan;
+      (statement as Statement).columns = described.columns;
+      return Verdict.Forward;
+    }
     const fields = parseRowDescription(message);
     const ready = this.#ready;
     let columns: readonly Column[] | undefined;
@@ -505,12 +536,9 @@ export class ResultMasker {
       const plan = new RowPlan(columns, formats, this.#ctx.detectors);
       this.#queryPlan = plan;
       // Only plans that depend on nothing but the description itself are reused.
-      this.#lastDescription =
-        fields.length > 0 &&
-        fields.every((field) => field.tableOid !== 0) &&
-        !columns.some((c) => c.sensitive?.unknownRelation)
-          ? { bytes: Buffer.from(message), plan, generation: this.#ctx.sensitivity.generation }
-          : undefined;
+      this.#lastDescription = plainColumns(fields, columns)
+        ? { bytes: Buffer.from(message), plan, generation: this.#ctx.sensitivity.generation }
+        : undefined;
       return Verdict.Forward;
     }
     if (head?.kind === 'describe-statement') {
@@ -519,9 +547,15 @@ export class ResultMasker {
     } else if (head?.kind === 'describe-portal') {
       this.#pending.shift();
       if (head.portal) {
-        head.portal.plan = new RowPlan(columns, formats, this.#ctx.detectors);
+        const plan = new RowPlan(columns, formats, this.#ctx.detectors);
+        head.portal.plan = plan;
         // The columns are the statement's: later portals of it (Bind + Execute, no Describe) use them.
-        if (head.portal.statement) head.portal.statement.columns = columns;
+        if (statement) {
+          statement.columns = columns;
+          statement.described = plainColumns(fields, columns)
+            ? { bytes: Buffer.from(message), columns, plan, generation: this.#ctx.sensitivity.generation }
+            : undefined;
+        }
       }
     } else this.#desync();
     return Verdict.Forward;
