@@ -521,23 +521,58 @@ function sameIdentity(sorted: AuditIdentity, identity: AuditIdentity): boolean {
  */
 function plainJson(record: Omit<AuditRecord, 'hash'>, identityJson: string): [string, string] {
   let head = '{';
-  if (record.approver !== undefined) head += `"approver":${JSON.stringify(record.approver)},`;
+  if (record.approver !== undefined) head += `"approver":${quote(record.approver)},`;
   if (record.connection !== undefined) head += `"connection":${record.connection},`;
-  if (record.decision !== undefined) head += `"decision":${JSON.stringify(record.decision)},`;
-  if (record.duration_ms !== undefined) head += `"duration_ms":${record.duration_ms},`;
-  if (record.fingerprint !== undefined) head += `"fingerprint":${JSON.stringify(record.fingerprint)},`;
-  head += `"grant":${record.grant === null ? 'null' : JSON.stringify(record.grant)}`;
-  let tail = `,"identity":${identityJson},"kind":${JSON.stringify(record.kind)}`;
+  if (record.decision !== undefined) head += `"decision":${quote(record.decision)},`;
+  if (record.duration_ms !== undefined) head += `"duration_ms":${decimal(record.duration_ms)},`;
+  if (record.fingerprint !== undefined) head += `"fingerprint":${quote(record.fingerprint)},`;
+  head += `"grant":${record.grant === null ? 'null' : quote(record.grant)}`;
+  let tail = `,"identity":${identityJson},"kind":${quote(record.kind)}`;
   if (record.masked !== undefined) tail += `,"masked":${JSON.stringify(record.masked)}`;
   tail += `,"prev":"${record.prev}"`;
-  if (record.reason !== undefined) tail += `,"reason":${JSON.stringify(record.reason)}`;
+  if (record.reason !== undefined) tail += `,"reason":${quote(record.reason)}`;
   if (record.rows !== undefined) tail += `,"rows":${record.rows}`;
-  if (record.rule !== undefined) tail += `,"rule":${JSON.stringify(record.rule)}`;
-  tail += `,"seq":${record.seq},"session":${JSON.stringify(record.session)}`;
-  if (record.sql !== undefined) tail += `,"sql":${JSON.stringify(record.sql)}`;
-  if (record.sqlstate !== undefined) tail += `,"sqlstate":${JSON.stringify(record.sqlstate)}`;
-  tail += `,"target":${JSON.stringify(record.target)},"ts":"${record.ts}"}`;
+  if (record.rule !== undefined) tail += `,"rule":${quote(record.rule)}`;
+  tail += `,"seq":${record.seq},"session":${quote(record.session)}`;
+  if (record.sql !== undefined) tail += `,"sql":${quote(record.sql)}`;
+  if (record.sqlstate !== undefined) tail += `,"sqlstate":${quote(record.sqlstate)}`;
+  tail += `,"target":${quote(record.target)},"ts":"${record.ts}"}`;
   return [head, tail];
+}
+
+/** JSON strings of short texts seen lately (the same SQL, rule and target recur on every statement). */
+const quoted = new Map<string, string>();
+const QUOTED_MAX_ENTRIES = 512;
+const QUOTED_MAX_LENGTH = 256;
+
+/** JSON.stringify of a string, from `quoted` when it was seen lately. */
+function quote(text: string): string {
+  let json = quoted.get(text);
+  if (json === undefined) {
+    json = JSON.stringify(text);
+    if (text.length <= QUOTED_MAX_LENGTH) {
+      if (quoted.size >= QUOTED_MAX_ENTRIES) quoted.clear();
+      quoted.set(text, json);
+    }
+  }
+  return json;
+}
+
+/**
+ * A number as JSON writes it. Durations are whole microseconds (k / 1000): their shortest
+ * round-trip form is the decimal k/1000 itself, written here without the generic (slow)
+ * double-to-shortest conversion. Anything else goes to String(), which JSON uses too.
+ */
+function decimal(value: number): string {
+  const micros = Math.round(value * 1000);
+  if (!(micros >= 0 && micros < 1e12 && micros / 1000 === value)) return String(value);
+  const whole = Math.floor(micros / 1000);
+  let fraction = micros - whole * 1000;
+  if (fraction === 0) return String(whole);
+  let digits = fraction < 10 ? '00' : fraction < 100 ? '0' : '';
+  while (fraction % 10 === 0) fraction /= 10;
+  digits += String(fraction);
+  return `${whole}.${digits}`;
 }
 
 /** The identity with its keys in sorted order (the canonical JSON needs no generic sort). */

@@ -42,23 +42,24 @@ const LITERAL_TOKENS = new Set(['SCONST', 'ICONST', 'FCONST', 'BCONST', 'XCONST'
  */
 export class DecisionCache {
   readonly #policy: Policy;
-  readonly #max: number;
-  readonly #exact = new Map<string, Entry>();
-  readonly #shapes = new Map<string, Entry>();
+  readonly #exact: Lru<Entry>;
+  readonly #shapes: Lru<Entry>;
 
   constructor(policy: Policy, opts: { maxEntries?: number } = {}) {
     this.#policy = policy;
-    this.#max = Math.max(1, opts.maxEntries ?? DEFAULT_MAX_ENTRIES);
+    const max = Math.max(1, opts.maxEntries ?? DEFAULT_MAX_ENTRIES);
+    this.#exact = new Lru(max);
+    this.#shapes = new Lru(max);
   }
 
   /** Classification + decision + normalized text + fingerprint for one SQL string. */
   lookup(sql: string): Lookup {
-    const exact = touch(this.#exact, sql);
+    const exact = this.#exact.get(sql);
     if (exact) return exact.result;
     const cacheable = sql.length <= MAX_CACHED_LENGTH;
     const key = cacheable ? shapeKey(sql) : undefined;
     if (key !== undefined) {
-      const shaped = touch(this.#shapes, key);
+      const shaped = this.#shapes.get(key);
       if (shaped) {
         const { result } = shaped;
         const sameNormalized =
@@ -84,9 +85,8 @@ export class DecisionCache {
       }
     }
     if (cacheable) {
-      remember(this.#exact, sql, entry, this.#max);
-      if (key !== undefined && decision.cacheable && classification.cacheable)
-        remember(this.#shapes, key, entry, this.#max);
+      this.#exact.set(sql, entry);
+      if (key !== undefined && decision.cacheable && classification.cacheable) this.#shapes.set(key, entry);
     }
     return entry.result;
   }
@@ -103,20 +103,44 @@ function withText(decision: Decision, sql: string): Decision {
   return { ...decision, statement: { ...decision.statement, text: sql.trim() } };
 }
 
-function touch(map: Map<string, Entry>, key: string): Entry | undefined {
-  const entry = map.get(key);
-  if (entry !== undefined) {
-    map.delete(key);
-    map.set(key, entry);
-  }
-  return entry;
-}
+/**
+ * A bounded map that forgets the least recently used key first — nearly: a hit moves its key to
+ * the young end only when at least half the capacity was inserted since it was last placed
+ * there (a move is a delete and an insert, which costs rehashing on every hit of the hot path).
+ * A key used at least once per half-capacity insertions is therefore never evicted.
+ */
+class Lru<V> {
+  readonly #map = new Map<string, { value: V; placed: number }>();
+  readonly #max: number;
+  /** Counts insertions and moves. */
+  #clock = 0;
 
-function remember(map: Map<string, Entry>, key: string, entry: Entry, max: number): void {
-  map.set(key, entry);
-  if (map.size > max) {
-    const oldest = map.keys().next();
-    if (!oldest.done) map.delete(oldest.value);
+  constructor(max: number) {
+    this.#max = max;
+  }
+
+  get size(): number {
+    return this.#map.size;
+  }
+
+  get(key: string): V | undefined {
+    const slot = this.#map.get(key);
+    if (slot === undefined) return undefined;
+    if (this.#clock - slot.placed > this.#max >> 1) {
+      this.#map.delete(key);
+      this.#map.set(key, slot);
+      slot.placed = ++this.#clock;
+    }
+    return slot.value;
+  }
+
+  set(key: string, value: V): void {
+    this.#map.delete(key);
+    this.#map.set(key, { value, placed: ++this.#clock });
+    if (this.#map.size > this.#max) {
+      const oldest = this.#map.keys().next();
+      if (!oldest.done) this.#map.delete(oldest.value);
+    }
   }
 }
 

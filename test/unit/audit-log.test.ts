@@ -193,6 +193,7 @@ describe('AuditLog chain', () => {
     const file = path.join(dir, 'a.jsonl');
     const log = await AuditLog.open(file, { durability: 'async', now: ticking() });
     const returned: AuditRecord[] = [];
+    const events: AuditEvent[] = [];
     const n = 3000;
     for (let i = 0; i < n; i++) {
       const event =
@@ -208,8 +209,27 @@ describe('AuditLog chain', () => {
             } satisfies AuditEvent)
           : statement(
               i,
-              i % 7 === 0 ? { sql: `SELECT '😀 ${i}' AS "q""x", E'\\n'`, approver: undefined } : {},
+              i % 7 === 0
+                ? { sql: `SELECT '😀 ${i}' AS "q""x", E'\\n'`, approver: undefined }
+                : i % 3 === 0
+                  ? // whole microseconds (what the guard records), every optional field, another identity
+                    {
+                      duration_ms: ((i * 37) % 100_000) / 1000,
+                      approver: 'alice@example.com',
+                      reason: `held: "x" \\ ${i}`,
+                      sqlstate: '42501',
+                      identity: {
+                        sub: 'carol',
+                        email: 'c@example.com',
+                        iss: 'https://idp',
+                        authenticated: true,
+                      },
+                    }
+                  : i % 5 === 0
+                    ? { duration_ms: i, rows: undefined, masked: undefined, fingerprint: undefined }
+                    : {},
             );
+      events.push(event);
       returned.push(log.append(event));
       if (i % 500 === 0) await log.flushed();
     }
@@ -223,6 +243,11 @@ describe('AuditLog chain', () => {
       expect(parsed.seq).toBe(i + 1);
       expect(parsed.prev).toBe(prev);
       expect(hashRecord(parsed.prev, parsed)).toBe(parsed.hash);
+      // what was appended is what was written
+      const event = events[i] as AuditEvent;
+      expect(parsed.identity).toEqual({ ...event.identity });
+      expect(parsed.duration_ms).toBe(event.duration_ms);
+      expect(parsed.reason).toBe(event.reason);
       // the writer's hand-built JSON is exactly the canonical form
       expect(canonicalJson(parsed)).toBe(line);
       // and what append returned is what was written
