@@ -254,6 +254,7 @@ export class Detectors {
     if (this.#always) return true;
     if (
       this.#bits !== 0 &&
+      worthScanning(bytes, start, end) &&
       quickScan(bytes, start, end, this.#bits) &&
       scanBuiltins(bytes, start, end, this.#bits)
     ) {
@@ -585,6 +586,64 @@ const QUICK_CLASS: Uint8Array = (() => {
   for (let b = 0; b < 256; b++) if (PREFIX_OF[b] !== 0) table[b] = (table[b] as number) | Q_PREFIX;
   return table;
 })();
+
+/** Byte classes of `worthScanning`. */
+const W_DIGIT = 1;
+const W_SEPARATOR = 2;
+const W_WITNESS = 4;
+const WORTH_CLASS: Uint8Array = (() => {
+  const table = new Uint8Array(256);
+  for (let b = 0; b < 256; b++) {
+    const k = QUICK_CLASS[b] as number;
+    if ((k & Q_DIGIT) !== 0) table[b] = W_DIGIT;
+    if ((k & Q_SEPARATOR) !== 0) table[b] = W_SEPARATOR;
+  }
+  // One byte every prefix `prefixAt` accepts must contain, picked to be rare in ordinary values
+  // (hex digests, ids, timestamps, UUIDs have none): @ · eyJ → J · AKIA ASIA AIza → A ·
+  // secret…access…key (any case) → k K · gh?_ github_pat_ → _ · xox?- → x · -----BEGIN → B · + .
+  for (const witness of '@JAkK_xB+') {
+    const b = witness.charCodeAt(0);
+    table[b] = (table[b] as number) | W_WITNESS;
+  }
+  return table;
+})();
+
+/**
+ * The first, branch-free pass: false only where `quickScan` would be false too. It only counts
+ * (digits, the longest digit run) and collects byte classes, with no branch per byte — random
+ * data such as hex digests makes the branches of a byte-by-byte scanner mispredict on about every
+ * other byte, which on large results cost more than everything else the proxy does per row. Two
+ * bytes per iteration.
+ */
+function worthScanning(b: Buffer, start: number, end: number): boolean {
+  let classes = 0;
+  let digits = 0;
+  let run = 0;
+  // Negative once a run reaches 13 digits (12 - run < 0 sets the sign bit).
+  let long = 0;
+  let i = start;
+  for (; i + 1 < end; i += 2) {
+    const k1 = WORTH_CLASS[b[i]!]!;
+    const k2 = WORTH_CLASS[b[i + 1]!]!;
+    const d1 = k1 & W_DIGIT;
+    const d2 = k2 & W_DIGIT;
+    classes |= k1 | k2;
+    digits += d1 + d2;
+    run = (run + 1) * d1;
+    long |= 12 - run;
+    run = (run + 1) * d2;
+    long |= 12 - run;
+  }
+  if (i < end) {
+    const k = WORTH_CLASS[b[i]!]!;
+    const d = k & W_DIGIT;
+    classes |= k;
+    digits += d;
+    run = (run + 1) * d;
+    long |= 12 - run;
+  }
+  return long < 0 || (classes & W_WITNESS) !== 0 || ((classes & W_SEPARATOR) !== 0 && digits >= 7);
+}
 
 /**
  * A cheaper pass in front of `scanBuiltins`, false only where it would be false too: without a
