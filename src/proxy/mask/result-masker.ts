@@ -274,7 +274,12 @@ export class ResultMasker {
         const { name, sql } = parseParse(message);
         if (replaced) this.#statements.delete(name);
         else {
-          this.#statements.set(name, { sql });
+          // The same text parsed again under the same name (the unnamed statement of every
+          // extended-protocol query): its last Describe answer still applies if it recurs.
+          const previous = this.#statements.get(name);
+          const statement: Statement = { sql };
+          if (previous?.sql === sql && previous.described) statement.described = previous.described;
+          this.#statements.set(name, statement);
           if (mayDeclare(message)) this.#noteDeclarations(sql);
         }
         return;
