@@ -271,6 +271,13 @@ describe('masking through the proxy (every channel the client can read)', () => 
       expect(byId.rows).toEqual([
         { id: 5, email: 'j***@mailhost5.example', ssn: '***-**-6005', product: 'widget-5' },
       ]);
+      // The same text again: the unnamed statement is parsed anew each time and its plan reused.
+      for (const id of [6, 7, 8]) {
+        const again = await client.query('SELECT id, email, ssn, product FROM people WHERE id = $1', [id]);
+        expect(again.rows).toEqual([
+          { id, email: `j***@mailhost${id}.example`, ssn: `***-**-${6000 + id}`, product: `widget-${id}` },
+        ]);
+      }
       for (let run = 0; run < 2; run++) {
         const named = await client.query({
           name: 'by-id',
@@ -278,6 +285,7 @@ describe('masking through the proxy (every channel the client can read)', () => 
           values: [run + 1],
         });
         expect(named.rows[0].balance).toBe(String((run + 1) * 10.5 === 21 ? '21.00' : '10.50'));
+        expect(named.rows[0].card_number).not.toBe(people[run]?.card);
       }
       const binary = await client.query({
         text: 'SELECT id, email, ssn, profile, balance, created_at FROM people ORDER BY id',
