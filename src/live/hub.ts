@@ -76,7 +76,7 @@ export class LiveHub {
     // Members set one by one (not spread in): this runs once per statement.
     const event: StatementEvent = {
       type: 'statement',
-      at: Date.parse(record.ts),
+      at: tsMillis(record.ts),
       connection: record.connection ?? 0,
       decision: record.decision,
       sql: record.sql ?? '',
@@ -90,4 +90,25 @@ export class LiveHub {
     if (record.reason !== undefined) event.reason = record.reason;
     return event;
   }
+}
+
+/** The whole second of the last `ts` parsed (`yyyy-mm-ddTHH:MM:SS.`) and its epoch milliseconds. */
+let lastSecond = '';
+let lastSecondMs = 0;
+
+/** Date.parse of an audit `ts` (`yyyy-mm-ddTHH:MM:SS.mmmZ`), parsing each second's prefix once. */
+function tsMillis(ts: string): number {
+  if (ts.length === 24 && lastSecond !== '' && ts.startsWith(lastSecond) && ts.charCodeAt(23) === 0x5a) {
+    const d1 = ts.charCodeAt(20) - 0x30;
+    const d2 = ts.charCodeAt(21) - 0x30;
+    const d3 = ts.charCodeAt(22) - 0x30;
+    if (d1 >= 0 && d1 <= 9 && d2 >= 0 && d2 <= 9 && d3 >= 0 && d3 <= 9)
+      return lastSecondMs + d1 * 100 + d2 * 10 + d3;
+  }
+  const at = Date.parse(ts);
+  if (ts.length === 24 && Number.isFinite(at)) {
+    lastSecond = ts.slice(0, 20);
+    lastSecondMs = Math.floor(at / 1000) * 1000;
+  }
+  return at;
 }

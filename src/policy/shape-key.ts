@@ -48,8 +48,16 @@ function isIdentCont(c: number): boolean {
  * 1_000, 1e), unterminated strings or identifiers, NUL and other control characters.
  */
 export function shapeKey(sql: string): string | undefined {
-  return keyOf(sql, false);
+  // The guard's decision cache and the masking analysis ask for the same text in turn.
+  if (sql === lastShape.sql) return lastShape.key;
+  const key = keyOf(sql, false);
+  lastShape.sql = sql;
+  lastShape.key = key;
+  return key;
 }
+
+/** The last text `shapeKey` was asked for, and its key. */
+const lastShape: { sql: string | undefined; key: string | undefined } = { sql: undefined, key: undefined };
 
 /**
  * Like `shapeKey`, but whitespace is kept exactly: texts with the same spaced key differ only

@@ -30,8 +30,10 @@ export class WriteCheck {
     sql: string,
     lineage: readonly StatementLineage[] | undefined,
   ): string | null | Promise<string | null> {
-    const flows = (lineage ?? []).flatMap((statement) => statement.writes);
-    const opaqueWrite = (lineage ?? []).some((statement) => statement.opaque && statement.writes.length > 0);
+    // Most statements write nothing: answer those without building anything.
+    if (!lineage?.some((statement) => statement.writes.length > 0)) return null;
+    const flows = lineage.flatMap((statement) => statement.writes);
+    const opaqueWrite = lineage.some((statement) => statement.opaque && statement.writes.length > 0);
     if (opaqueWrite) return 'it writes values the masking analysis cannot follow';
     if (!flows.some((flow) => flow.source.outputs.some(hasSources))) return null;
     const key = `write\u0000${sql}`;
