@@ -25,6 +25,7 @@ export async function startBareRelay({ port, upstream }) {
   }
   return {
     conn: { ...upstream, host: '127.0.0.1', port },
+    pid: child.pid,
     stop: () => stopChild(child, 'SIGTERM', 2_000),
   };
 }

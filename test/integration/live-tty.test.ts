@@ -6,6 +6,7 @@ import { withClient } from '../helpers/db.js';
 import { execa } from 'execa';
 import { createTarget, JIT_BIN, type TestTarget } from '../helpers/jit.js';
 import { TmuxPane } from '../helpers/tmux.js';
+import { listSockets } from '../../src/control/paths.js';
 
 const adminUrl = inject('adminUrl');
 let target: TestTarget;
@@ -22,6 +23,12 @@ beforeAll(async () => {
 
 afterEach(async () => {
   for (const pane of panes.splice(0)) await pane.kill();
+  // A session ends (role dropped, socket removed) a moment after its pane goes; under load that
+  // can outlast the gap before the next test, whose `jit watch` would then see two sessions.
+  const deadline = Date.now() + 20_000;
+  while ((await listSockets(runtime)).length > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 });
 
 afterAll(async () => {
