@@ -1,4 +1,5 @@
-import { lstat, mkdir, readdir } from 'node:fs/promises';
+import { lstat, mkdir, readdir, rm } from 'node:fs/promises';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { JitError } from '../util/errors.js';
@@ -42,6 +43,10 @@ export function socketPath(dir: string, session: string): string {
 
 /** Sockets of sessions that may be running, newest first. */
 export async function listSockets(dir: string): Promise<string[]> {
+  return (await socketFiles(dir)).map((s) => s.file);
+}
+
+async function socketFiles(dir: string): Promise<{ file: string; mtime: number }[]> {
   let names: string[];
   try {
     names = await readdir(dir);
@@ -59,5 +64,42 @@ export async function listSockets(dir: string): Promise<string[]> {
       // Gone in between.
     }
   }
-  return sockets.sort((a, b) => b.mtime - a.mtime).map((s) => s.file);
+  return sockets.sort((a, b) => b.mtime - a.mtime);
+}
+
+/**
+ * Sockets of running sessions, newest first. A socket nobody listens on (its session was killed
+ * before it could remove it) refuses connections: it is not listed, and once it is a minute old
+ * (so never one whose session is just starting to listen) it is removed.
+ */
+export async function liveSockets(dir: string): Promise<string[]> {
+  const sockets = await socketFiles(dir);
+  const alive = await Promise.all(sockets.map((s) => listening(s.file)));
+  const staleBefore = Date.now() - 60_000;
+  await Promise.all(
+    sockets
+      .filter((s, i) => alive[i] === false && s.mtime < staleBefore)
+      .map((s) => rm(s.file, { force: true }).catch(() => {})),
+  );
+  return sockets.filter((_, i) => alive[i] !== false).map((s) => s.file);
+}
+
+/** true: a session accepted a connection; false: refused (stale); undefined: could not tell. */
+function listening(file: string): Promise<boolean | undefined> {
+  return new Promise((resolve) => {
+    const socket = net.connect(file);
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve(undefined);
+    }, 2000);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      resolve(error.code === 'ECONNREFUSED' || error.code === 'ENOENT' ? false : undefined);
+    });
+  });
 }

@@ -5,6 +5,7 @@ import { JitSession } from '../session/session.js';
 import { chooseMode, LiveRuntime } from './live-runtime.js';
 import { resolveSessionInputs } from './session-inputs.js';
 import { brokerMode } from './broker-mode.js';
+import { holdSignals } from '../util/signals.js';
 import { auditFailedLine, issuingLine, sessionEndedLine, sessionStartedLine } from './status.js';
 
 /** `jit proxy`: grant → proxy in the foreground until Ctrl-C, SIGTERM or expiry. */
@@ -27,50 +28,54 @@ export async function proxyCommand(options: ProxyCommandOptions): Promise<number
     ...broker?.sessionOptions,
   });
   broker?.started(session);
-  process.stdout.write(`${connectionUrl(session.connection)}\n`);
-  if (live.humanLines) process.stderr.write(sessionStartedLine(session, inputs.target.name));
-  if (live.humanLines && live.mode !== 'tui') process.stderr.write('jit: press Ctrl-C to end the session\n');
-  try {
-    await live.attach(session);
-  } catch (error) {
-    await session.stop('stopped');
-    await live.finish();
-    throw error;
-  }
+  // Ctrl-C, SIGTERM or the terminal going away ends the session; a second one must not cut its
+  // cleanup short (the role dropped, the audit log closed, the socket removed).
+  const signals = holdSignals(() => void session.stop('signal'));
+  const serve = async (): Promise<number> => {
+    process.stdout.write(`${connectionUrl(session.connection)}\n`);
+    if (live.humanLines) process.stderr.write(sessionStartedLine(session, inputs.target.name));
+    if (live.humanLines && live.mode !== 'tui')
+      process.stderr.write('jit: press Ctrl-C to end the session\n');
+    try {
+      await live.attach(session);
+    } catch (error) {
+      await session.stop('stopped');
+      await live.finish();
+      throw error;
+    }
 
-  const onSignal = () => void session.stop('signal');
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  process.once('SIGHUP', onSignal);
-  const reason = await session.ended;
-  await session.stop(reason);
-  process.removeListener('SIGINT', onSignal);
-  process.removeListener('SIGTERM', onSignal);
-  process.removeListener('SIGHUP', onSignal);
-  const summary = await live.finish();
-  const unsent = await broker?.finish();
-  if (unsent) process.stderr.write(unsent);
-  if (reason === 'audit_failed') process.stderr.write(auditFailedLine(session));
-  if (live.humanLines || session.revokeError) {
-    process.stderr.write(
-      sessionEndedLine(
-        session,
-        reason === 'expired'
-          ? 'the grant expired'
-          : reason === 'revoked'
-            ? `the grant was revoked (${session.revokedBecause ?? 'elsewhere'})`
-            : 'session ended',
-      ),
-    );
+    const reason = await session.ended;
+    await session.stop(reason);
+    const summary = await live.finish();
+    const unsent = await broker?.finish();
+    if (unsent) process.stderr.write(unsent);
+    if (reason === 'audit_failed') process.stderr.write(auditFailedLine(session));
+    if (live.humanLines || session.revokeError) {
+      process.stderr.write(
+        sessionEndedLine(
+          session,
+          reason === 'expired'
+            ? 'the grant expired'
+            : reason === 'revoked'
+              ? `the grant was revoked (${session.revokedBecause ?? 'elsewhere'})`
+              : 'session ended',
+        ),
+      );
+    }
+    if (session.revokeError || session.auditError) return 1;
+    if (options.failOnBlock && summary.blocked + summary.denied > 0) {
+      process.stderr.write(
+        `jit: --fail-on-block: ${summary.blocked} statement(s) blocked and ${summary.denied} denied; failing\n`,
+      );
+      return 1;
+    }
+    return 0;
+  };
+  try {
+    return await serve();
+  } finally {
+    signals.done();
   }
-  if (session.revokeError || session.auditError) return 1;
-  if (options.failOnBlock && summary.blocked + summary.denied > 0) {
-    process.stderr.write(
-      `jit: --fail-on-block: ${summary.blocked} statement(s) blocked and ${summary.denied} denied; failing\n`,
-    );
-    return 1;
-  }
-  return 0;
 }
 
 function parsePort(text: string | undefined): number {

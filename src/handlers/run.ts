@@ -1,13 +1,14 @@
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { buildChildEnv } from '../child/env.js';
-import { runChild } from '../child/run.js';
+import { runChild, signalExitCode } from '../child/run.js';
 import type { SessionCommandOptions } from '../cli/common-options.js';
 import { ensureRuntimeDir, runtimeDir } from '../control/paths.js';
 import { JitSession } from '../session/session.js';
 import { chooseMode, type LiveOptions, LiveRuntime } from './live-runtime.js';
 import { resolveSessionInputs } from './session-inputs.js';
 import { brokerMode } from './broker-mode.js';
+import { holdSignals } from '../util/signals.js';
 import { auditFailedLine, issuingLine, sessionEndedLine, sessionStartedLine } from './status.js';
 
 /** Options of `jit run`. */
@@ -39,58 +40,70 @@ export async function runCommand(command: string[], options: RunCommandOptions):
     ...broker?.sessionOptions,
   });
   broker?.started(session);
-  say(sessionStartedLine(session, inputs.target.name));
-  let endedEarly = false;
-  void session.ended.then((reason) => {
-    if (reason === 'audit_failed') {
-      process.stderr.write(auditFailedLine(session));
-    } else if (reason === 'expired' || reason === 'revoked') {
-      endedEarly = true;
-      const what =
-        reason === 'expired'
-          ? 'the grant expired'
-          : `the grant was revoked (${session.revokedBecause ?? 'elsewhere'})`;
-      say(sessionEndedLine(session, `${what}; the command keeps running but can no longer connect`));
-    }
-  });
+  // From here on a signal must not kill jit before the role is dropped: while the command runs,
+  // signals are passed on to it (runChild); before and after, they only hurry the end along.
+  const signals = holdSignals();
+  const runSession = async (): Promise<number> => {
+    say(sessionStartedLine(session, inputs.target.name));
+    let endedEarly = false;
+    void session.ended.then((reason) => {
+      if (reason === 'audit_failed') {
+        process.stderr.write(auditFailedLine(session));
+      } else if (reason === 'expired' || reason === 'revoked') {
+        endedEarly = true;
+        const what =
+          reason === 'expired'
+            ? 'the grant expired'
+            : `the grant was revoked (${session.revokedBecause ?? 'elsewhere'})`;
+        say(sessionEndedLine(session, `${what}; the command keeps running but can no longer connect`));
+      }
+    });
 
-  const adminPassword = safePassword(inputs.adminUrl);
-  const env = buildChildEnv(process.env, session.connection, {
-    adminUrlEnv: inputs.target.grant.adminUrlEnv,
-    stripNames: inputs.identitySecrets.envNames,
-    secrets: [inputs.adminUrl, adminPassword, session.grant.password, ...inputs.identitySecrets.values],
-  });
-  let exitCode: number;
-  let outputFile: string | undefined;
-  try {
-    await live.attach(session);
-    if (live.mode === 'tui') {
-      // The live view owns the terminal: the command gets no input and writes to a private file.
-      const dir = runtimeDir();
-      await ensureRuntimeDir(dir);
-      outputFile = path.join(dir, `${session.id}.out`);
-      closeSync(openSync(outputFile, 'a', 0o600));
-      exitCode = await runChild(program, args, env, { output: outputFile, signal: stopSignal(session) });
-    } else {
-      exitCode = await runChild(program, args, env);
+    const adminPassword = safePassword(inputs.adminUrl);
+    const env = buildChildEnv(process.env, session.connection, {
+      adminUrlEnv: inputs.target.grant.adminUrlEnv,
+      stripNames: inputs.identitySecrets.envNames,
+      secrets: [inputs.adminUrl, adminPassword, session.grant.password, ...inputs.identitySecrets.values],
+    });
+    let exitCode: number;
+    let outputFile: string | undefined;
+    try {
+      await live.attach(session);
+      if (signals.received) {
+        exitCode = signalExitCode(signals.received);
+      } else if (live.mode === 'tui') {
+        // The live view owns the terminal: the command gets no input and writes to a private file.
+        const dir = runtimeDir();
+        await ensureRuntimeDir(dir);
+        outputFile = path.join(dir, `${session.id}.out`);
+        closeSync(openSync(outputFile, 'a', 0o600));
+        exitCode = await runChild(program, args, env, { output: outputFile, signal: stopSignal(session) });
+      } else {
+        exitCode = await runChild(program, args, env);
+      }
+    } finally {
+      await session.stop('child_exited');
+      if (!endedEarly) say(sessionEndedLine(session, 'command exited'));
+      const unsent = await broker?.finish();
+      if (unsent) process.stderr.write(unsent);
     }
+    const summary = await live.finish();
+    if (outputFile) process.stderr.write(outputTail(outputFile));
+    // A session stopped for want of an audit trail must not look like a success.
+    if (session.auditError && exitCode === 0) return 1;
+    if (options.failOnBlock && exitCode === 0 && summary.blocked + summary.denied > 0) {
+      process.stderr.write(
+        `jit: --fail-on-block: ${summary.blocked} statement(s) blocked and ${summary.denied} denied; failing\n`,
+      );
+      return 1;
+    }
+    return exitCode;
+  };
+  try {
+    return await runSession();
   } finally {
-    await session.stop('child_exited');
-    if (!endedEarly) say(sessionEndedLine(session, 'command exited'));
-    const unsent = await broker?.finish();
-    if (unsent) process.stderr.write(unsent);
+    signals.done();
   }
-  const summary = await live.finish();
-  if (outputFile) process.stderr.write(outputTail(outputFile));
-  // A session stopped for want of an audit trail must not look like a success.
-  if (session.auditError && exitCode === 0) return 1;
-  if (options.failOnBlock && exitCode === 0 && summary.blocked + summary.denied > 0) {
-    process.stderr.write(
-      `jit: --fail-on-block: ${summary.blocked} statement(s) blocked and ${summary.denied} denied; failing\n`,
-    );
-    return 1;
-  }
-  return exitCode;
 }
 
 /** Aborts when the session ends early (the live view's `q`, expiry): the command is stopped too. */

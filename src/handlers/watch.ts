@@ -3,7 +3,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { WatchCommandOptions } from '../cli/watch.js';
 import { connectControl, type ControlConnection } from '../control/client.js';
-import { ControlError, listSockets, runtimeDir } from '../control/paths.js';
+import { ControlError, liveSockets, runtimeDir } from '../control/paths.js';
 import { eventLine } from '../live/report.js';
 
 /** `jit watch`: pair with a running session and show its live view (or its events as JSON). */
@@ -38,7 +38,7 @@ async function printEvents(connection: ControlConnection): Promise<number> {
 
 /** The session's socket: `--session` (an id or its prefix), or the only one running. */
 async function pickSocket(dir: string, session: string | undefined): Promise<string> {
-  const sockets = await listSockets(dir);
+  const sockets = await liveSockets(dir);
   const ids = sockets.map((file) => path.basename(file, '.sock'));
   if (sockets.length === 0) {
     throw new ControlError('no_sessions', `no running jit session of this user (looked in ${dir})`, {

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { withClient } from '../helpers/db.js';
 import type { TestTarget } from '../helpers/jit.js';
 import { cleanEnv, createTarget, JIT_BIN, runJit, startProxy } from '../helpers/jit.js';
+import { listSockets } from '../../src/control/paths.js';
 
 const serverAdminUrl = inject('adminUrl');
 let target: TestTarget;
@@ -158,6 +159,30 @@ describe('jit run', () => {
     expect(await jitRoles()).toEqual([]);
   });
 
+  it('hang-ups while it cleans up after the command do not cut the cleanup short', async () => {
+    // The terminal going away as the command exits: SIGHUP after SIGHUP, from before the command
+    // ends until jit is gone. Each must leave jit to drop the role and remove its socket.
+    const runtime = path.join(work, 'hup-run');
+    const script = [
+      "trap '' HUP",
+      'jit=$PPID',
+      '( while kill -HUP "$jit" 2>/dev/null; do sleep 0.01; done ) >/dev/null 2>&1 &',
+      'sleep 0.3',
+      'exit 5',
+    ].join('\n');
+    const result = await runJit(['run', '--config', target.configPath, '--', 'sh', '-c', script], {
+      env: { ...target.env, JIT_RUNTIME_DIR: runtime },
+    });
+    expect(result.stderr).toMatch(/"type":"ended".*"reason":"the command exited; role dropped"/);
+    expect(result.stderr).toMatch(/"type":"summary"/);
+    // Node gives signals their default action back while the process tears down, so the last
+    // hang-ups can still end it as killed, but only once everything is done.
+    if (result.signal === undefined) expect(result.exitCode).toBe(5);
+    else expect(result.signal).toBe('SIGHUP');
+    expect(await jitRoles()).toEqual([]);
+    expect(await listSockets(runtime)).toEqual([]);
+  });
+
   it('closes live connections with FATAL 57P01 at expiry; the child keeps running but cannot reconnect', async () => {
     const script = path.join(work, 'expiry-agent.cjs');
     await writeFile(
@@ -275,6 +300,22 @@ describe('jit proxy lifecycle and jit grants', () => {
     expect(result.exitCode).toBe(0);
     expect((await lost).code).toBe('57P01');
     expect((await jitRoles()).map((r) => r.rolname)).not.toContain(proxy.user);
+  });
+
+  it('impatient Ctrl-C, SIGTERM and SIGHUP one after another still let it drop the role', async () => {
+    const proxy = await startProxy(target);
+    const client = new pg.Client({ connectionString: proxy.url });
+    client.on('error', () => {});
+    await client.connect();
+    const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+    for (let i = 0; i < 30 && proxy.process.exitCode === null; i++) {
+      proxy.process.kill(signals[i % 3]);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    const result = await proxy.process;
+    expect(proxy.stderr()).toMatch(/"reason":"ended by a signal; role dropped"/);
+    if (result.signal === undefined) expect(result.exitCode).toBe(0);
+    expect(await jitRoles()).toEqual([]);
   });
 });
 

@@ -1,4 +1,5 @@
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { lutimes, mkdtemp, rm, stat } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { connectControl } from '../../src/control/client.js';
 import { newNonce, newPairingCode, normalizeCode, PairingKeys } from '../../src/control/pairing.js';
 import { ControlServer } from '../../src/control/server.js';
+import { liveSockets, listSockets } from '../../src/control/paths.js';
 import { AttendedApprover } from '../../src/live/approver.js';
 import type { SessionEvent } from '../../src/live/events.js';
 import { LiveHub } from '../../src/live/hub.js';
@@ -197,6 +199,26 @@ describe('control socket pairing', () => {
     const decided = approver.request(request(), abort.signal);
     abort.abort();
     await expect(decided).resolves.toMatchObject({ outcome: 'deny', approver: 'timeout' });
+  });
+  it("jit watch's list skips a socket its killed session left behind, and removes it once it is old", async () => {
+    // A session killed outright (SIGKILL) cannot remove its socket: nothing listens on it now.
+    const stale = path.join(dir, 'deadbeef0000.sock');
+    const holder = spawn(process.execPath, [
+      '-e',
+      `require('net').createServer().listen(${JSON.stringify(stale)}, () => console.log('up'))`,
+    ]);
+    await new Promise((resolve) => holder.stdout.once('data', resolve));
+    holder.kill('SIGKILL');
+    await new Promise((resolve) => holder.once('exit', resolve));
+    expect(await listSockets(dir)).toHaveLength(2);
+
+    // Fresh: perhaps a session about to listen, so only skipped.
+    expect(await liveSockets(dir)).toEqual([server.path]);
+    expect(await listSockets(dir)).toHaveLength(2);
+    const old = new Date(Date.now() - 120_000);
+    await lutimes(stale, old, old);
+    expect(await liveSockets(dir)).toEqual([server.path]);
+    expect(await listSockets(dir)).toEqual([server.path]);
   });
 });
 
