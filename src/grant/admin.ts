@@ -224,6 +224,17 @@ export async function closeQuietly(client: pg.Client): Promise<void> {
 }
 
 /**
+ * Cuts a connection at once, for a cancelled request. Not `end()`: that waits for the server,
+ * which may be the very thing that does not answer, and while connecting it would leave
+ * `connect()` unsettled. A destroyed socket fails the pending connect or query instead.
+ */
+export function abortClient(client: pg.Client): void {
+  const stream = (client.connection as pg.Connection | undefined)?.stream;
+  if (stream) stream.destroy();
+  else void closeQuietly(client);
+}
+
+/**
  * Opens the admin connection and reads who the admin is. `signal` aborts the connect attempt
  * (GrantError('aborted')). `database` connects to another database of the same server.
  */
@@ -237,7 +248,7 @@ export async function connectAdmin(
   const client = connect(adminClientConfig(options, extra.database));
   // A backend killed under us emits 'error'; without a listener that would crash the process.
   client.on('error', () => {});
-  const onAbort = (): void => void closeQuietly(client);
+  const onAbort = (): void => abortClient(client);
   extra.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     await client.connect();

@@ -4,6 +4,7 @@ import { scramVerifier } from '../proxy/auth/scram.js';
 import {
   GRANT_COMMENT_PREFIX,
   assertCanManageRoles,
+  abortClient,
   closeQuietly,
   connectAdmin,
   endGrantRole,
@@ -41,7 +42,7 @@ export class DirectGrantIssuer {
     const roles = validateRequest(req);
     const admin = await connectAdmin(this.#options, { ...this.#connectOpt(), ...(signal ? { signal } : {}) });
     const { client } = admin;
-    const onAbort = (): void => void closeQuietly(client);
+    const onAbort = (): void => abortClient(client);
     signal?.addEventListener('abort', onAbort, { once: true });
     const role = makeRoleName(req.identity.name);
     let commitSent = false;

@@ -13,7 +13,7 @@ import type { SessionInputs } from './session-inputs.js';
 /** What a broker-mode session uses instead of the local issuer and approver. */
 export interface BrokerMode {
   /** What JitSession.start takes instead of the local issuer and approver. */
-  sessionOptions: Pick<SessionOptions, 'issuer' | 'approver' | 'auditListeners' | 'auditPath' | 'signal'>;
+  sessionOptions: Pick<SessionOptions, 'issuer' | 'approver' | 'auditListeners' | 'auditPath'>;
   /** Call once the session started (the approver needs its grant id). */
   started(session: JitSession): void;
   /** After the session ended: the last audit upload; returns a line to print when records are left unsent. */
@@ -36,14 +36,6 @@ export function brokerMode(
   let session: JitSession | undefined;
   let auditFile: string | undefined;
   let resending: Promise<void> | undefined;
-  const starting = new AbortController();
-  const cancel = () => starting.abort();
-  process.once('SIGINT', cancel);
-  process.once('SIGTERM', cancel);
-  const stopCancelling = () => {
-    process.removeListener('SIGINT', cancel);
-    process.removeListener('SIGTERM', cancel);
-  };
   const shipper = new AuditShipper(client, () => auditFile);
   const approver = new BrokerApprover(client, () => session?.grant.id, {
     timeoutMs: inputs.policy.approval.timeoutMs,
@@ -57,11 +49,8 @@ export function brokerMode(
       auditListeners: [shipper.add],
       // Wraps the session's audit path so the shipper knows the file (for its unsent marker).
       auditPath: (id) => (auditFile = inputs.auditPath(id)),
-      // Ctrl-C/SIGTERM while the grant is requested cancels a pending request.
-      signal: starting.signal,
     },
     started: (s) => {
-      stopCancelling();
       session = s;
       resending = resendEarlier(client, [
         defaultAuditDir(process.env),
@@ -72,7 +61,6 @@ export function brokerMode(
       });
     },
     finish: async () => {
-      stopCancelling();
       await resending;
       const left = await shipper.finish();
       if (left === 0 || !auditFile) return undefined;

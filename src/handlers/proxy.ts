@@ -5,7 +5,7 @@ import { JitSession } from '../session/session.js';
 import { chooseMode, LiveRuntime } from './live-runtime.js';
 import { resolveSessionInputs } from './session-inputs.js';
 import { brokerMode } from './broker-mode.js';
-import { holdSignals } from '../util/signals.js';
+import { startHeld } from './held-start.js';
 import { auditFailedLine, issuingLine, sessionEndedLine, sessionStartedLine } from './status.js';
 
 /** `jit proxy`: grant → proxy in the foreground until Ctrl-C, SIGTERM or expiry. */
@@ -20,17 +20,24 @@ export async function proxyCommand(options: ProxyCommandOptions): Promise<number
       if (!options.quiet) process.stderr.write(line);
     },
   });
-  const session = await JitSession.start({
-    ...inputs,
-    port,
-    approver: live.approver,
-    live: live.hub,
-    ...broker?.sessionOptions,
-  });
+  // Ctrl-C, SIGTERM or the terminal going away cancels the grant request, or ends the session;
+  // a second one must not cut its cleanup short (the role dropped, the audit log closed, the
+  // socket removed).
+  const started = await startHeld(
+    (signal) =>
+      JitSession.start({
+        ...inputs,
+        port,
+        approver: live.approver,
+        live: live.hub,
+        ...broker?.sessionOptions,
+        signal,
+      }),
+    (session) => void session.stop('signal'),
+  );
+  const { session, signals } = started;
+  if (!session) return started.cancelled;
   broker?.started(session);
-  // Ctrl-C, SIGTERM or the terminal going away ends the session; a second one must not cut its
-  // cleanup short (the role dropped, the audit log closed, the socket removed).
-  const signals = holdSignals(() => void session.stop('signal'));
   const serve = async (): Promise<number> => {
     process.stdout.write(`${connectionUrl(session.connection)}\n`);
     if (live.humanLines) process.stderr.write(sessionStartedLine(session, inputs.target.name));

@@ -8,7 +8,7 @@ import { JitSession } from '../session/session.js';
 import { chooseMode, type LiveOptions, LiveRuntime } from './live-runtime.js';
 import { resolveSessionInputs } from './session-inputs.js';
 import { brokerMode } from './broker-mode.js';
-import { holdSignals } from '../util/signals.js';
+import { startHeld } from './held-start.js';
 import { auditFailedLine, issuingLine, sessionEndedLine, sessionStartedLine } from './status.js';
 
 /** Options of `jit run`. */
@@ -33,16 +33,21 @@ export async function runCommand(command: string[], options: RunCommandOptions):
       if (!options.quiet) process.stderr.write(line);
     },
   });
-  const session = await JitSession.start({
-    ...inputs,
-    approver: live.approver,
-    live: live.hub,
-    ...broker?.sessionOptions,
-  });
+  // From here on a signal must not kill jit before the role is dropped. While the grant is issued
+  // it cancels the request; while the command runs, runChild passes it on; after a signal, the
+  // command is not started, and after the command, the cleanup is finished first.
+  const started = await startHeld((signal) =>
+    JitSession.start({
+      ...inputs,
+      approver: live.approver,
+      live: live.hub,
+      ...broker?.sessionOptions,
+      signal,
+    }),
+  );
+  const { session, signals } = started;
+  if (!session) return started.cancelled;
   broker?.started(session);
-  // From here on a signal must not kill jit before the role is dropped: while the command runs,
-  // signals are passed on to it (runChild); before and after, they only hurry the end along.
-  const signals = holdSignals();
   const runSession = async (): Promise<number> => {
     say(sessionStartedLine(session, inputs.target.name));
     let endedEarly = false;

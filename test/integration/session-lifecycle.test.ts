@@ -1,5 +1,6 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -338,6 +339,44 @@ describe('clear errors', () => {
     expect(result.exitCode).toBe(1);
     expectOneLineError(result.stderr, /cannot reach PostgreSQL at 127\.0\.0\.1:1 \(ECONNREFUSED\)/);
     expect(result.stderr).not.toContain(new URL(target.adminUrl).password);
+  });
+
+  it('Ctrl-C while the grant is being issued cancels it: one line, exit 130, the command never runs', async () => {
+    // A server that accepts and never answers: the grant request waits on it.
+    const silent = net.createServer(() => {});
+    const connected = new Promise<void>((resolve) => silent.once('connection', () => resolve()));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as net.AddressInfo).port;
+    try {
+      const audit = path.join(work, 'cancelled.jsonl');
+      const marker = path.join(work, 'cancelled-ran');
+      const env = { ...target.env, JIT_ADMIN_URL: target.adminUrl.replace(`:${target.port}/`, `:${port}/`) };
+      const run = runJit(
+        ['run', '--config', target.configPath, '--audit-log', audit, '--', 'touch', marker],
+        {
+          env,
+        },
+      );
+      await connected;
+      const sent = Date.now();
+      run.kill('SIGINT');
+      const result = await run;
+      expect(Date.now() - sent).toBeLessThan(5_000);
+      expect(result.exitCode).toBe(130);
+      expectOneLineError(
+        result.stderr,
+        /^jit: SIGINT: cancelled before the session started; no role was left behind$/m,
+      );
+      await expect(readFile(marker)).rejects.toMatchObject({ code: 'ENOENT' });
+      const records = (await readFile(audit, 'utf8'))
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { kind: string; reason?: string });
+      expect(records.map((r) => r.kind)).toEqual(['session_start', 'session_end']);
+      expect(records[1]?.reason).toBe('grant failed');
+    } finally {
+      silent.close();
+    }
   });
 
   it('admin without CREATEROLE', async () => {
