@@ -20,6 +20,8 @@ export interface BrokerConfig {
   reaper: { intervalMs: number; heartbeatTimeoutMs: number };
   /** How long an approved grant may wait to be issued, and a pending request for a decision. */
   approval: { pendingTimeoutMs: number };
+  /** How many open grants (pending, approved or active) one caller may have at a time. */
+  limits: { openGrants: number };
 }
 
 /** Where and how the HTTP API listens. */

@@ -49,12 +49,15 @@ const DEFAULT_RULE_MAX_TTL_MS = 3_600_000;
 const DEFAULT_REAPER_INTERVAL_MS = 30_000;
 const DEFAULT_HEARTBEAT_TIMEOUT_MS = 90_000;
 const DEFAULT_PENDING_TIMEOUT_MS = 15 * 60_000;
+/** Open grants (pending, approved or active) one caller may have at a time. */
+const DEFAULT_OPEN_GRANTS = 10;
+const MAX_OPEN_GRANTS = 1000;
 /** Shorter timers would make the reaper spin or end healthy grants between two heartbeats. */
 const MIN_TIMER_MS = 1_000;
 const ALL_TARGETS = '*';
 
 const KEYS = {
-  root: ['listen', 'state', 'issuers', 'targets', 'rules', 'admins', 'reaper', 'approval'],
+  root: ['listen', 'state', 'issuers', 'targets', 'rules', 'admins', 'reaper', 'approval', 'limits'],
   listen: ['host', 'port', 'tls', 'behind_proxy'],
   listenTls: ['cert', 'key'],
   state: ['url_env'],
@@ -66,6 +69,7 @@ const KEYS = {
   ruleApproval: ['required', 'groups'],
   reaper: ['interval', 'heartbeat_timeout'],
   approval: ['pending_timeout'],
+  limits: ['open_grants'],
 } as const;
 
 /** Reads and validates broker.yaml (`jit broker --config FILE`); every problem is a ConfigError naming the file. */
@@ -122,6 +126,8 @@ export function parseBrokerConfig(doc: unknown, file: string): BrokerConfig {
   checkKeys(ctx, 'reaper', reaper, KEYS.reaper);
   const approval = mapping(ctx, 'approval', root.approval ?? {});
   checkKeys(ctx, 'approval', approval, KEYS.approval);
+  const limits = mapping(ctx, 'limits', root.limits ?? {});
+  checkKeys(ctx, 'limits', limits, KEYS.limits);
 
   return {
     path: absFile,
@@ -146,6 +152,15 @@ export function parseBrokerConfig(doc: unknown, file: string): BrokerConfig {
         'approval.pending_timeout',
         approval.pending_timeout,
         DEFAULT_PENDING_TIMEOUT_MS,
+      ),
+    },
+    limits: {
+      openGrants: integer(
+        ctx,
+        'limits.open_grants',
+        limits.open_grants ?? DEFAULT_OPEN_GRANTS,
+        1,
+        MAX_OPEN_GRANTS,
       ),
     },
   };

@@ -1,7 +1,7 @@
 import { JitError } from '../util/errors.js';
 
 /** HTTP statuses the broker answers errors with (see api.ts). */
-export type ApiStatus = 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 500 | 502 | 503;
+export type ApiStatus = 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 429 | 500 | 502 | 503;
 
 /**
  * An error the broker's API answers with: `status`, a stable `code` and a one-line message that is

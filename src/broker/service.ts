@@ -28,6 +28,7 @@ import {
   holdView,
   insertGrant,
   insertHold,
+  openGrantCount,
   pendingItems,
   transaction,
   updateGrant,
@@ -91,6 +92,16 @@ export class BrokerService {
       ...(ttlSeconds !== undefined && { ttlSeconds }),
     });
     if (!decision.ok) throw new ApiError(decision.status, decision.error, decision.message);
+    // A cap per caller, so that one token (a runaway agent, a leaked CI token) cannot fill the
+    // server with roles. Checked per request: concurrent requests may pass it together.
+    const limit = this.deps.config.limits.openGrants;
+    if ((await openGrantCount(this.deps.pool, caller)) >= limit) {
+      throw new ApiError(
+        429,
+        'too_many_grants',
+        `${who(caller)} already has ${limit} open grant(s) (pending, approved or active), the broker's limit (limits.open_grants); end a session or cancel a request first`,
+      );
+    }
     const base = {
       id: newId('g'),
       target,

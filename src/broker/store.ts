@@ -148,6 +148,16 @@ export async function updateGrant(q: Queryable, id: string, patch: GrantPatch): 
   return rows[0] as GrantRow;
 }
 
+/** How many grants of this requester are open: pending, approved (not yet issued) or active. */
+export async function openGrantCount(q: Queryable, requester: { iss: string; sub: string }): Promise<number> {
+  const { rows } = await q.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM jit_grants
+      WHERE status IN ('pending', 'approved', 'active') AND requester_iss = $1 AND requester_sub = $2`,
+    [requester.iss, requester.sub],
+  );
+  return rows[0]?.n ?? 0;
+}
+
 /** Grants in one of `statuses`, oldest first. */
 export async function grantsWithStatus(q: Queryable, statuses: GrantStatus[]): Promise<GrantRow[]> {
   const { rows } = await q.query<GrantRow>(

@@ -31,6 +31,8 @@ let dir: string;
 let caFile: string;
 let fetchCa: TestFetch;
 let brokerYaml: (port: number) => string;
+/** limits.open_grants of the test brokers. */
+const OPEN_GRANTS = 3;
 let brokerEnv: Record<string, string>;
 const ports: { a: number; b: number } = { a: 0, b: 0 };
 let brokerA: BrokerProcess;
@@ -220,6 +222,7 @@ beforeAll(async () => {
       '    approval: { groups: [jit-admins] }',
       'admins: { groups: [jit-admins] }',
       `reaper: { interval: 1s, heartbeat_timeout: ${HEARTBEAT_TIMEOUT_S}s }`,
+      `limits: { open_grants: ${OPEN_GRANTS} }`,
       '',
     ].join('\n');
   brokerEnv = cleanEnv({ JIT_BROKER_STATE_URL: state.url, JIT_TEST_ADMIN_URL: target.adminUrl });
@@ -479,6 +482,52 @@ describe('jit broker: two replicas, one state database, a real IdP and a real ta
     expect((await api(brokerA.url, token, 'DELETE', `/v1/grants/${id}`, { reason: 'cancel' })).status).toBe(
       200,
     );
+  });
+
+  it('caps the open grants of one caller: the next request is refused with 429 until one ends', async () => {
+    const token = await idToken('alice');
+    const request = (n: number) =>
+      api(n % 2 ? brokerA.url : brokerB.url, token, 'POST', '/v1/grants', {
+        target: 'test',
+        reason: `flood ${n}`,
+        session: `sess-flood-${n}`,
+      });
+    const made: string[] = [];
+    let refused: Awaited<ReturnType<typeof api>> | undefined;
+    for (let n = 0; n <= OPEN_GRANTS && !refused; n++) {
+      const answer = await request(n);
+      if (answer.status === 202) made.push((answer.json.grant as { id: string }).id);
+      else refused = answer;
+    }
+    const open = () =>
+      stateRows<{ n: number }>(
+        `SELECT count(*)::int AS n FROM jit_grants
+          WHERE requester_sub = (SELECT requester_sub FROM jit_grants WHERE id = $1)
+            AND status IN ('pending', 'approved', 'active')`,
+        [made[0]],
+      );
+    try {
+      expect(refused?.status).toBe(429);
+      expect(refused?.json).toMatchObject({
+        error: 'too_many_grants',
+        message: expect.stringMatching(/already has 3 open grant\(s\).*limits\.open_grants/),
+      });
+      expect(await open()).toEqual([{ n: OPEN_GRANTS }]);
+      expect(
+        await stateRows("SELECT id FROM jit_grants WHERE reason LIKE 'flood %' AND id <> ALL($1)", [made]),
+      ).toEqual([]);
+      // Ending one makes room for one.
+      const first = made.shift() as string;
+      expect(
+        (await api(brokerA.url, token, 'DELETE', `/v1/grants/${first}`, { reason: 'done' })).status,
+      ).toBe(200);
+      const again = await request(99);
+      expect(again.status).toBe(202);
+      made.push((again.json.grant as { id: string }).id);
+    } finally {
+      for (const id of made) await api(brokerA.url, token, 'DELETE', `/v1/grants/${id}`, { reason: 'done' });
+    }
+    expect(await open()).toEqual([{ n: 0 }]);
   });
 
   it('revoking a grant closes the running session and drops the role', async () => {

@@ -81,6 +81,7 @@ function baseDoc(): Doc {
     admins: { emails: ['*@ops.example.com'], groups: ['jit-admins'] },
     reaper: { interval: '10s', heartbeat_timeout: '45s' },
     approval: { pending_timeout: '5m' },
+    limits: { open_grants: 3 },
   };
 }
 
@@ -192,6 +193,7 @@ describe('parseBrokerConfig: the full example', () => {
       admins: { emails: ['*@ops.example.com'], groups: ['jit-admins'] },
       reaper: { intervalMs: 10_000, heartbeatTimeoutMs: 45_000 },
       approval: { pendingTimeoutMs: 5 * 60_000 },
+      limits: { openGrants: 3 },
     });
   });
 });
@@ -219,6 +221,7 @@ describe('parseBrokerConfig: defaults', () => {
     expect(config.admins).toEqual({});
     expect(config.reaper).toEqual({ intervalMs: 30_000, heartbeatTimeoutMs: 90_000 });
     expect(config.approval).toEqual({ pendingTimeoutMs: 15 * 60_000 });
+    expect(config.limits).toEqual({ openGrants: 10 });
   });
 
   it('defaults tls to verify-full for a non-loopback upstream', () => {
@@ -495,6 +498,11 @@ describe('parseBrokerConfig: errors name the file and the key', () => {
       'pending_timeout unknown key',
       (d) => set(d, 'approval', { pending_timeot: '1m' }),
       ['broker.yaml: approval.pending_timeot: unknown key (did you mean pending_timeout?)'],
+    ],
+    [
+      'open_grants 0',
+      (d) => set(d, 'limits.open_grants', 0),
+      ['broker.yaml: limits.open_grants: must be an integer from 1 to 1000'],
     ],
   ];
 
