@@ -50,7 +50,7 @@ _jit_spec() {
       _jit_opts='-h --help'
       ;;
     'jit grants list')
-      _jit_opts='-c --config -t --target --json -h --help'
+      _jit_opts='-c --config -t --target --json --all -h --help'
       _jit_vals='-c:config --config:config -t:target --target:target'
       ;;
     'jit grants revoke')

@@ -144,6 +144,7 @@ export interface AuditUploadResult {
 export const API = {
   health: '/healthz',
   ready: '/readyz',
+  /** POST requests a grant; GET lists the caller's open grants (`?all=1`: everyone's, admins only). */
   grants: '/v1/grants',
   /** GET ?wait=SECONDS&since=STATUS long-polls until the status differs from `since`. DELETE revokes. */
   grant: (id: string) => `/v1/grants/${encodeURIComponent(id)}`,

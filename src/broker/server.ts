@@ -176,6 +176,9 @@ function apiRoutes(service: BrokerService): Route[] {
   });
   return [
     route('POST', API.grants, async ({ caller, body }) => service.requestGrant(caller, body)),
+    route('GET', API.grants, async ({ caller, params }) => ({
+      body: await service.listGrants(caller, params),
+    })),
     route('GET', API.grant(ID), async ({ caller, id, params }) => ({
       body: await service.getGrant(caller, id, params),
     })),

@@ -29,6 +29,7 @@ import {
   insertGrant,
   insertHold,
   openGrantCount,
+  openGrants,
   pendingItems,
   transaction,
   updateGrant,
@@ -154,6 +155,19 @@ export class BrokerService {
         },
       },
     };
+  }
+
+  /** GET /v1/grants: the caller's open grants; `?all=1` everyone's (admins only). */
+  async listGrants(caller: Caller, params: URLSearchParams): Promise<{ grants: GrantView[] }> {
+    const all = params.get('all');
+    if (all !== null && all !== '0' && all !== '1') {
+      throw new ApiError(400, 'bad_request', '`all` must be 0 or 1');
+    }
+    if (all === '1' && !isAdmin(this.deps.config, caller)) {
+      throw new ApiError(403, 'not_allowed', "only the broker's admins may list everyone's grants");
+    }
+    const rows = await openGrants(this.deps.pool, all === '1' ? undefined : caller);
+    return { grants: rows.map((row) => this.view(row)) };
   }
 
   /** GET /v1/grants/:id, optionally long-polling while its status is still `since`. */

@@ -158,6 +158,21 @@ export async function openGrantCount(q: Queryable, requester: { iss: string; sub
   return rows[0]?.n ?? 0;
 }
 
+/** Open grants (pending, approved or active), oldest first: one requester's, or everyone's. */
+export async function openGrants(
+  q: Queryable,
+  requester?: { iss: string; sub: string },
+): Promise<GrantRow[]> {
+  const { rows } = await q.query<GrantRow>(
+    `SELECT * FROM jit_grants
+      WHERE status IN ('pending', 'approved', 'active')
+        AND ($1::text IS NULL OR (requester_iss = $1 AND requester_sub = $2))
+      ORDER BY created_at`,
+    [requester?.iss ?? null, requester?.sub ?? null],
+  );
+  return rows;
+}
+
 /** Grants in one of `statuses`, oldest first. */
 export async function grantsWithStatus(q: Queryable, statuses: GrantStatus[]): Promise<GrantRow[]> {
   const { rows } = await q.query<GrantRow>(

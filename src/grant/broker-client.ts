@@ -51,6 +51,11 @@ export class BrokerClient {
     return this.call('POST', API.grants, body);
   }
 
+  /** Open grants (pending, approved, active): the caller's, or with `all` everyone's (admins only). */
+  async listGrants(all = false): Promise<GrantView[]> {
+    return (await this.call<{ grants: GrantView[] }>('GET', `${API.grants}${all ? '?all=1' : ''}`)).grants;
+  }
+
   /** Long-polls (up to `waitSeconds`) until the grant's status differs from `since`; `signal` ends the wait. */
   async getGrant(
     id: string,

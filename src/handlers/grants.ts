@@ -2,13 +2,22 @@ import type { GrantsCommandOptions } from '../cli/grants.js';
 import { gcGrants, listGrants, revokeGrant } from '../grant/admin.js';
 import { formatDuration } from '../util/duration.js';
 import { loadConfig } from '../config/load.js';
-import { resolveTarget } from '../config/target.js';
+import { ConfigError, type JitConfig } from '../config/schema.js';
+import { resolveAdminUrl, resolveTarget } from '../config/target.js';
 import { brokerClientFor } from './broker-access.js';
 import { resolveAdminInputs } from './session-inputs.js';
 
-/** `jit grants list`. */
+/** `jit grants list`: the roles on the target (direct mode), or open grants at the broker. */
 export async function listCommand(options: GrantsCommandOptions): Promise<number> {
-  const { target, adminUrl } = await resolveAdminInputs(options);
+  const config = await loadConfig({ configPath: options.config, env: process.env, cwd: process.cwd() });
+  const target = resolveTarget(config, options.target);
+  if (target.grant.via === 'broker') return listBrokerGrants(config, target.name, options);
+  if (options.all) {
+    throw new ConfigError('all_needs_broker', '`--all` is for broker targets', {
+      hint: 'in direct mode `jit grants list` already shows every jit role on the target',
+    });
+  }
+  const adminUrl = await resolveAdminUrl(target, process.env);
   const grants = await listGrants({ adminUrl, tls: target.tls });
   if (options.json) {
     process.stdout.write(`${JSON.stringify(grants, null, 2)}\n`);
@@ -18,19 +27,55 @@ export async function listCommand(options: GrantsCommandOptions): Promise<number
     process.stdout.write(`no jit grants on target '${target.name}'\n`);
     return 0;
   }
-  const rows = grants.map((g) => [
-    g.role,
-    g.validUntil ? g.validUntil.toISOString() : '-',
-    g.expired
-      ? 'expired'
-      : g.validUntil
-        ? `${formatDuration(g.validUntil.getTime() - Date.now())} left`
-        : '-',
-    String(g.connections),
-    g.login ? '' : 'NOLOGIN',
-    g.comment ?? '',
-  ]);
-  const header = ['ROLE', 'VALID UNTIL', 'STATE', 'CONNS', 'LOGIN', 'COMMENT'];
+  printTable(
+    ['ROLE', 'VALID UNTIL', 'STATE', 'CONNS', 'LOGIN', 'COMMENT'],
+    grants.map((g) => [
+      g.role,
+      g.validUntil ? g.validUntil.toISOString() : '-',
+      g.expired ? 'expired' : g.validUntil ? timeLeft(g.validUntil) : '-',
+      String(g.connections),
+      g.login ? '' : 'NOLOGIN',
+      g.comment ?? '',
+    ]),
+  );
+  return 0;
+}
+
+/** The caller's open grants at the broker (pending, approved, active), or everyone's with `--all`. */
+async function listBrokerGrants(
+  config: JitConfig,
+  targetName: string,
+  options: GrantsCommandOptions,
+): Promise<number> {
+  const client = await brokerClientFor(config, 'jit grants list', {}, process.env);
+  const grants = (await client.listGrants(options.all === true)).filter((g) => g.target === targetName);
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify(grants, null, 2)}\n`);
+    return 0;
+  }
+  if (grants.length === 0) {
+    process.stdout.write(`no open grants on target '${targetName}' at the broker\n`);
+    return 0;
+  }
+  printTable(
+    ['GRANT', 'STATUS', 'ROLE', 'EXPIRES', ...(options.all ? ['REQUESTER'] : []), 'REASON'],
+    grants.map((g) => [
+      g.id,
+      g.status,
+      g.role ?? '-',
+      g.expires_at ? timeLeft(new Date(g.expires_at)) : '-',
+      ...(options.all ? [g.requester.email ?? g.requester.sub] : []),
+      g.reason,
+    ]),
+  );
+  return 0;
+}
+
+function timeLeft(until: Date): string {
+  return `${formatDuration(until.getTime() - Date.now())} left`;
+}
+
+function printTable(header: string[], rows: string[][]): void {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
   for (const row of [header, ...rows]) {
     process.stdout.write(
@@ -40,7 +85,6 @@ export async function listCommand(options: GrantsCommandOptions): Promise<number
         .trimEnd()}\n`,
     );
   }
-  return 0;
 }
 
 /** `jit grants revoke ROLE` (direct mode), or `jit grants revoke g_…` through the broker. */
@@ -63,7 +107,17 @@ export async function revokeCommand(role: string, options: GrantsCommandOptions)
 
 /** `jit grants gc`. */
 export async function gcCommand(options: GrantsCommandOptions): Promise<number> {
-  const { target, adminUrl } = await resolveAdminInputs(options);
+  const config = await loadConfig({ configPath: options.config, env: process.env, cwd: process.cwd() });
+  const target = resolveTarget(config, options.target);
+  if (target.grant.via === 'broker') {
+    // Nobody here holds the admin credential: the broker's reaper drops ended and expired roles.
+    const note = `target '${target.name}' is a broker target: the broker's reaper drops its expired roles; nothing to do here`;
+    process.stdout.write(
+      options.json ? `${JSON.stringify({ dropped: [], failed: [], note })}\n` : `${note}\n`,
+    );
+    return 0;
+  }
+  const adminUrl = await resolveAdminUrl(target, process.env);
   const result = await gcGrants({ adminUrl, tls: target.tls });
   if (options.json) {
     process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -484,7 +484,7 @@ describe('jit broker: two replicas, one state database, a real IdP and a real ta
     );
   });
 
-  it('caps the open grants of one caller: the next request is refused with 429 until one ends', async () => {
+  it('caps the open grants of one caller (429 until one ends); jit grants list shows them', async () => {
     const token = await idToken('alice');
     const request = (n: number) =>
       api(n % 2 ? brokerA.url : brokerB.url, token, 'POST', '/v1/grants', {
@@ -513,6 +513,38 @@ describe('jit broker: two replicas, one state database, a real IdP and a real ta
         message: expect.stringMatching(/already has 3 open grant\(s\).*limits\.open_grants/),
       });
       expect(await open()).toEqual([{ n: OPEN_GRANTS }]);
+      // jit grants list shows them to their requester; everyone's needs a broker admin (alice is one).
+      const mine = await runJit(['grants', 'list', '--config', configB, '--target', 'test'], {
+        env: cliEnv('alice'),
+      });
+      expect(mine.exitCode, mine.stderr).toBe(0);
+      for (const id of made)
+        expect(mine.stdout).toMatch(new RegExp(`^${id}\\s+pending\\s+-\\s+-\\s+flood \\d$`, 'm'));
+      const everyone = await runJit(
+        ['grants', 'list', '--all', '--json', '--config', configB, '--target', 'test'],
+        {
+          env: cliEnv('alice'),
+        },
+      );
+      expect((JSON.parse(everyone.stdout) as { id: string }[]).map((g) => g.id)).toEqual(
+        expect.arrayContaining(made),
+      );
+      const bobs = await runJit(['grants', 'list', '--json', '--config', configA, '--target', 'test'], {
+        env: cliEnv('bob'),
+      });
+      expect((JSON.parse(bobs.stdout) as { id: string }[]).map((g) => g.id)).not.toContain(made[0]);
+      const notAdmin = await runJit(['grants', 'list', '--all', '--config', configA, '--target', 'test'], {
+        env: cliEnv('bob'),
+      });
+      expect(notAdmin.exitCode).toBe(1);
+      expect(notAdmin.stderr).toMatch(
+        /^jit: the broker refused: only the broker's admins may list everyone's grants$/m,
+      );
+      const gc = await runJit(['grants', 'gc', '--config', configB, '--target', 'test'], {
+        env: cliEnv('alice'),
+      });
+      expect(gc.exitCode).toBe(0);
+      expect(gc.stdout).toMatch(/broker target: the broker's reaper drops its expired roles/);
       expect(
         await stateRows("SELECT id FROM jit_grants WHERE reason LIKE 'flood %' AND id <> ALL($1)", [made]),
       ).toEqual([]);

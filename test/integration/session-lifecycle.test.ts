@@ -327,6 +327,14 @@ describe('clear errors', () => {
     expectOneLineError(result.stderr, /JIT_ADMIN_URL/);
   });
 
+  it('grants list --all on a direct target: it is for broker targets', async () => {
+    const result = await runJit(['grants', 'list', '--all', '--config', target.configPath], {
+      env: target.env,
+    });
+    expect(result.exitCode).toBe(1);
+    expectOneLineError(result.stderr, /`--all` is for broker targets/);
+  });
+
   it('no config file', async () => {
     const result = await runJit(['proxy'], { env: cleanEnv(), cwd: work });
     expect(result.exitCode).toBe(1);
