@@ -20,8 +20,12 @@ export interface BrokerConfig {
   reaper: { intervalMs: number; heartbeatTimeoutMs: number };
   /** How long an approved grant may wait to be issued, and a pending request for a decision. */
   approval: { pendingTimeoutMs: number };
-  /** How many open grants (pending, approved or active) one caller may have at a time. */
-  limits: { openGrants: number };
+  limits: {
+    /** How many open grants (pending, approved or active) one caller may have at a time. */
+    openGrants: number;
+    /** How many grant requests one caller may make in any `perMs` window (refused ones not counted). */
+    grantRequests: { max: number; perMs: number };
+  };
 }
 
 /** Where and how the HTTP API listens. */

@@ -52,6 +52,10 @@ const DEFAULT_PENDING_TIMEOUT_MS = 15 * 60_000;
 /** Open grants (pending, approved or active) one caller may have at a time. */
 const DEFAULT_OPEN_GRANTS = 10;
 const MAX_OPEN_GRANTS = 1000;
+const DEFAULT_GRANT_REQUESTS = 30;
+const MAX_GRANT_REQUESTS = 10_000;
+const DEFAULT_GRANT_REQUESTS_PER_MS = 60_000;
+const MAX_GRANT_REQUESTS_PER_MS = 3_600_000;
 /** Shorter timers would make the reaper spin or end healthy grants between two heartbeats. */
 const MIN_TIMER_MS = 1_000;
 const ALL_TARGETS = '*';
@@ -69,7 +73,8 @@ const KEYS = {
   ruleApproval: ['required', 'groups'],
   reaper: ['interval', 'heartbeat_timeout'],
   approval: ['pending_timeout'],
-  limits: ['open_grants'],
+  limits: ['open_grants', 'grant_requests'],
+  grantRequests: ['max', 'per'],
 } as const;
 
 /** Reads and validates broker.yaml (`jit broker --config FILE`); every problem is a ConfigError naming the file. */
@@ -128,6 +133,16 @@ export function parseBrokerConfig(doc: unknown, file: string): BrokerConfig {
   checkKeys(ctx, 'approval', approval, KEYS.approval);
   const limits = mapping(ctx, 'limits', root.limits ?? {});
   checkKeys(ctx, 'limits', limits, KEYS.limits);
+  const grantRequests = mapping(ctx, 'limits.grant_requests', limits.grant_requests ?? {});
+  checkKeys(ctx, 'limits.grant_requests', grantRequests, KEYS.grantRequests);
+  const grantRequestsPerMs = timer(
+    ctx,
+    'limits.grant_requests.per',
+    grantRequests.per,
+    DEFAULT_GRANT_REQUESTS_PER_MS,
+  );
+  if (grantRequestsPerMs > MAX_GRANT_REQUESTS_PER_MS)
+    fail(ctx, 'limits.grant_requests.per', 'must be at most 1h');
 
   return {
     path: absFile,
@@ -162,6 +177,16 @@ export function parseBrokerConfig(doc: unknown, file: string): BrokerConfig {
         1,
         MAX_OPEN_GRANTS,
       ),
+      grantRequests: {
+        max: integer(
+          ctx,
+          'limits.grant_requests.max',
+          grantRequests.max ?? DEFAULT_GRANT_REQUESTS,
+          1,
+          MAX_GRANT_REQUESTS,
+        ),
+        perMs: grantRequestsPerMs,
+      },
     },
   };
 }

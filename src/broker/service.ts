@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { DirectGrantIssuer } from '../grant/direct.js';
 import { GrantError } from '../grant/types.js';
+import { formatDuration } from '../util/duration.js';
 import type {
   ApprovalDecision,
   ApprovalItem,
@@ -30,6 +31,7 @@ import {
   insertHold,
   openGrantCount,
   openGrants,
+  recentGrantRequests,
   pendingItems,
   transaction,
   updateGrant,
@@ -93,8 +95,18 @@ export class BrokerService {
       ...(ttlSeconds !== undefined && { ttlSeconds }),
     });
     if (!decision.ok) throw new ApiError(decision.status, decision.error, decision.message);
-    // A cap per caller, so that one token (a runaway agent, a leaked CI token) cannot fill the
-    // server with roles. Checked per request: concurrent requests may pass it together.
+    // Caps per caller, so that one token (a runaway agent, a leaked CI token) cannot fill the
+    // server with roles or the approvers' queue with requests. Checked per request: concurrent
+    // requests may pass them together.
+    const rate = this.deps.config.limits.grantRequests;
+    const recent = await recentGrantRequests(this.deps.pool, caller, rate.perMs);
+    if (recent.count >= rate.max) {
+      throw new ApiError(
+        429,
+        'rate_limited',
+        `${who(caller)} made ${rate.max} grant request(s) in the last ${formatDuration(rate.perMs)}, the broker's limit (limits.grant_requests); try again in ${formatDuration(Math.max(1000, recent.freeInMs))}`,
+      );
+    }
     const limit = this.deps.config.limits.openGrants;
     if ((await openGrantCount(this.deps.pool, caller)) >= limit) {
       throw new ApiError(

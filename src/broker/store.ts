@@ -158,6 +158,26 @@ export async function openGrantCount(q: Queryable, requester: { iss: string; sub
   return rows[0]?.n ?? 0;
 }
 
+/**
+ * How many grants one requester asked for in the last `windowMs` (by the state database's clock,
+ * the same for every replica), and in how many milliseconds the oldest of them leaves the window.
+ */
+export async function recentGrantRequests(
+  q: Queryable,
+  requester: { iss: string; sub: string },
+  windowMs: number,
+): Promise<{ count: number; freeInMs: number }> {
+  const { rows } = await q.query<{ n: number; free_ms: number | null }>(
+    `SELECT count(*)::int AS n,
+            ceil(extract(epoch FROM min(created_at) + $3 * interval '1 millisecond' - now()) * 1000)::int AS free_ms
+       FROM jit_grants
+      WHERE requester_iss = $1 AND requester_sub = $2
+        AND created_at > now() - $3 * interval '1 millisecond'`,
+    [requester.iss, requester.sub, windowMs],
+  );
+  return { count: rows[0]?.n ?? 0, freeInMs: Math.max(0, rows[0]?.free_ms ?? 0) };
+}
+
 /** Open grants (pending, approved or active), oldest first: one requester's, or everyone's. */
 export async function openGrants(
   q: Queryable,

@@ -33,6 +33,8 @@ let fetchCa: TestFetch;
 let brokerYaml: (port: number) => string;
 /** limits.open_grants of the test brokers. */
 const OPEN_GRANTS = 3;
+/** limits.grant_requests of the test brokers: at most this many requests per caller in any 10 s. */
+const GRANT_REQUESTS = 5;
 let brokerEnv: Record<string, string>;
 const ports: { a: number; b: number } = { a: 0, b: 0 };
 let brokerA: BrokerProcess;
@@ -160,6 +162,15 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>
   }
 }
 
+/** POST /v1/grants for target `test` with reason `LABEL N`, alternating between the replicas. */
+function requestGrant(token: string, label: string, n: number) {
+  return api(n % 2 ? brokerA.url : brokerB.url, token, 'POST', '/v1/grants', {
+    target: 'test',
+    reason: `${label} ${n}`,
+    session: `sess-${label}-${n}`,
+  });
+}
+
 /** Starts a jit process and collects its stderr. */
 function startJit(args: string[], env: Record<string, string>) {
   const child = execa('node', [JIT_BIN, ...args], { env, extendEnv: false, reject: false, buffer: false });
@@ -222,7 +233,7 @@ beforeAll(async () => {
       '    approval: { groups: [jit-admins] }',
       'admins: { groups: [jit-admins] }',
       `reaper: { interval: 1s, heartbeat_timeout: ${HEARTBEAT_TIMEOUT_S}s }`,
-      `limits: { open_grants: ${OPEN_GRANTS} }`,
+      `limits: { open_grants: ${OPEN_GRANTS}, grant_requests: { max: ${GRANT_REQUESTS}, per: 10s } }`,
       '',
     ].join('\n');
   brokerEnv = cleanEnv({ JIT_BROKER_STATE_URL: state.url, JIT_TEST_ADMIN_URL: target.adminUrl });
@@ -486,12 +497,7 @@ describe('jit broker: two replicas, one state database, a real IdP and a real ta
 
   it('caps the open grants of one caller (429 until one ends); jit grants list shows them', async () => {
     const token = await idToken('alice');
-    const request = (n: number) =>
-      api(n % 2 ? brokerA.url : brokerB.url, token, 'POST', '/v1/grants', {
-        target: 'test',
-        reason: `flood ${n}`,
-        session: `sess-flood-${n}`,
-      });
+    const request = (n: number) => requestGrant(token, 'flood', n);
     const made: string[] = [];
     let refused: Awaited<ReturnType<typeof api>> | undefined;
     for (let n = 0; n <= OPEN_GRANTS && !refused; n++) {
@@ -560,6 +566,60 @@ describe('jit broker: two replicas, one state database, a real IdP and a real ta
       for (const id of made) await api(brokerA.url, token, 'DELETE', `/v1/grants/${id}`, { reason: 'done' });
     }
     expect(await open()).toEqual([{ n: 0 }]);
+  });
+
+  it('limits how often one caller may request grants (429 across replicas; the CLI says when to retry)', async () => {
+    const token = await idToken('alice');
+    const request = (n: number) => requestGrant(token, 'burst', n);
+    const cancel = (id: string) => api(brokerB.url, token, 'DELETE', `/v1/grants/${id}`, { reason: 'done' });
+    // Each request is cancelled at once, so the open-grants cap is never what refuses them.
+    let accepted = 0;
+    let refused: Awaited<ReturnType<typeof api>> | undefined;
+    for (let n = 0; n <= GRANT_REQUESTS && !refused; n++) {
+      const answer = await request(n);
+      if (answer.status !== 202) refused = answer;
+      else {
+        accepted++;
+        await cancel((answer.json.grant as { id: string }).id);
+      }
+    }
+    expect(refused?.status).toBe(429);
+    expect(refused?.json).toMatchObject({
+      error: 'rate_limited',
+      message: expect.stringMatching(
+        /made 5 grant request\(s\) in the last 10s, the broker's limit \(limits\.grant_requests\); try again in \d+s$/,
+      ),
+    });
+    // The refused request left nothing behind.
+    expect(await stateRows("SELECT count(*)::int AS n FROM jit_grants WHERE reason LIKE 'burst %'")).toEqual([
+      { n: accepted },
+    ]);
+    // The CLI shows the broker's answer and ends without waiting for an approval.
+    const cli = await runJit(
+      ['run', '--config', configA, '--target', 'test', '--reason', 'one more', '--', 'true'],
+      {
+        env: cliEnv('alice'),
+        timeout: 20_000,
+      },
+    );
+    expect(cli.exitCode).not.toBe(0);
+    expect(cli.stderr).toMatch(/^jit: .*limits\.grant_requests.*try again in \d+s/m);
+    expect(await stateRows("SELECT count(*)::int AS n FROM jit_grants WHERE reason = 'one more'")).toEqual([
+      { n: 0 },
+    ]);
+    // Once the window has passed, requests are accepted again (later tests rely on that too).
+    const again = await waitFor(
+      'a request accepted after the window',
+      async () => {
+        const answer = await request(100);
+        if (answer.status === 202) return answer;
+        expect(answer.json).toMatchObject({ error: 'rate_limited' });
+        await new Promise((r) => setTimeout(r, 1_000));
+        return undefined;
+      },
+      20_000,
+    );
+    await cancel((again.json.grant as { id: string }).id);
   });
 
   it('revoking a grant closes the running session and drops the role', async () => {

@@ -81,7 +81,7 @@ function baseDoc(): Doc {
     admins: { emails: ['*@ops.example.com'], groups: ['jit-admins'] },
     reaper: { interval: '10s', heartbeat_timeout: '45s' },
     approval: { pending_timeout: '5m' },
-    limits: { open_grants: 3 },
+    limits: { open_grants: 3, grant_requests: { max: 5, per: '30s' } },
   };
 }
 
@@ -193,7 +193,7 @@ describe('parseBrokerConfig: the full example', () => {
       admins: { emails: ['*@ops.example.com'], groups: ['jit-admins'] },
       reaper: { intervalMs: 10_000, heartbeatTimeoutMs: 45_000 },
       approval: { pendingTimeoutMs: 5 * 60_000 },
-      limits: { openGrants: 3 },
+      limits: { openGrants: 3, grantRequests: { max: 5, perMs: 30_000 } },
     });
   });
 });
@@ -221,7 +221,7 @@ describe('parseBrokerConfig: defaults', () => {
     expect(config.admins).toEqual({});
     expect(config.reaper).toEqual({ intervalMs: 30_000, heartbeatTimeoutMs: 90_000 });
     expect(config.approval).toEqual({ pendingTimeoutMs: 15 * 60_000 });
-    expect(config.limits).toEqual({ openGrants: 10 });
+    expect(config.limits).toEqual({ openGrants: 10, grantRequests: { max: 30, perMs: 60_000 } });
   });
 
   it('defaults tls to verify-full for a non-loopback upstream', () => {
@@ -503,6 +503,31 @@ describe('parseBrokerConfig: errors name the file and the key', () => {
       'open_grants 0',
       (d) => set(d, 'limits.open_grants', 0),
       ['broker.yaml: limits.open_grants: must be an integer from 1 to 1000'],
+    ],
+    [
+      'grant_requests max 0',
+      (d) => set(d, 'limits.grant_requests.max', 0),
+      ['broker.yaml: limits.grant_requests.max: must be an integer from 1 to 10000'],
+    ],
+    [
+      'grant_requests per beyond an hour',
+      (d) => set(d, 'limits.grant_requests.per', '2h'),
+      ['broker.yaml: limits.grant_requests.per: must be at most 1h'],
+    ],
+    [
+      'grant_requests per below a second',
+      (d) => set(d, 'limits.grant_requests.per', '500ms'),
+      ['broker.yaml: limits.grant_requests.per: must'],
+    ],
+    [
+      'grant_requests not a mapping',
+      (d) => set(d, 'limits.grant_requests', 30),
+      ['broker.yaml: limits.grant_requests: expected a mapping (got 30)'],
+    ],
+    [
+      'grant_requests unknown key',
+      (d) => set(d, 'limits.grant_requests', { max: 3, window: '1m' }),
+      ['broker.yaml: limits.grant_requests.window: unknown key'],
     ],
   ];
 
