@@ -79,10 +79,56 @@ const who = (caller: Caller) => caller.email ?? caller.sub;
  * any call; long-polls wake through LISTEN/NOTIFY.
  */
 export class BrokerService {
+  /** Per caller, this replica's grant requests in flight: they run one at a time (see oneAtATime). */
+  private readonly callerQueues = new Map<string, { tail: Promise<void>; waiting: number }>();
+
   constructor(private readonly deps: ServiceDeps) {}
 
   /** POST /v1/grants: issued at once (201) or pending approval (202). */
   async requestGrant(caller: Caller, raw: unknown): Promise<{ status: 201 | 202; body: GrantResponse }> {
+    return this.oneAtATime(caller, () => this.admitGrantRequest(caller, raw));
+  }
+
+  /**
+   * Runs one caller's grant requests on this replica one after another, so that each sees the
+   * rows of the ones before it: a burst of parallel requests cannot all pass the per-caller
+   * limits together (across replicas, at most one per replica can). More requests waiting than
+   * the caller may have open grants could not all succeed anyway: those get 429 at once.
+   */
+  private async oneAtATime<T>(caller: Caller, run: () => Promise<T>): Promise<T> {
+    const key = `${trimSlash(caller.iss)}\u0000${caller.sub}`;
+    let queue = this.callerQueues.get(key);
+    if (!queue) {
+      queue = { tail: Promise.resolve(), waiting: 0 };
+      this.callerQueues.set(key, queue);
+    }
+    const limit = this.deps.config.limits.openGrants;
+    if (queue.waiting >= limit) {
+      throw new ApiError(
+        429,
+        'too_many_requests',
+        `${who(caller)} already has ${limit} grant request(s) waiting to be answered by this broker; wait for them first`,
+      );
+    }
+    queue.waiting++;
+    const previous = queue.tail;
+    let done = () => {};
+    const mine = new Promise<void>((resolve) => (done = resolve));
+    queue.tail = mine;
+    try {
+      await previous;
+      return await run();
+    } finally {
+      queue.waiting--;
+      done();
+      if (queue.waiting === 0) this.callerQueues.delete(key);
+    }
+  }
+
+  private async admitGrantRequest(
+    caller: Caller,
+    raw: unknown,
+  ): Promise<{ status: 201 | 202; body: GrantResponse }> {
     const body = object(raw);
     const target = requiredString(body, 'target', 200);
     const reason = requiredString(body, 'reason', MAX_REASON);
@@ -96,8 +142,8 @@ export class BrokerService {
     });
     if (!decision.ok) throw new ApiError(decision.status, decision.error, decision.message);
     // Caps per caller, so that one token (a runaway agent, a leaked CI token) cannot fill the
-    // server with roles or the approvers' queue with requests. Checked per request: concurrent
-    // requests may pass them together.
+    // server with roles or the approvers' queue with requests. A caller's requests reach this
+    // point one at a time per replica (oneAtATime).
     const rate = this.deps.config.limits.grantRequests;
     const recent = await recentGrantRequests(this.deps.pool, caller, rate.perMs);
     if (recent.count >= rate.max) {

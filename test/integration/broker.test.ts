@@ -34,7 +34,7 @@ let brokerYaml: (port: number) => string;
 /** limits.open_grants of the test brokers. */
 const OPEN_GRANTS = 3;
 /** limits.grant_requests of the test brokers: at most this many requests per caller in any 10 s. */
-const GRANT_REQUESTS = 5;
+const GRANT_REQUESTS = 8;
 let brokerEnv: Record<string, string>;
 const ports: { a: number; b: number } = { a: 0, b: 0 };
 let brokerA: BrokerProcess;
@@ -568,6 +568,49 @@ describe('jit broker: two replicas, one state database, a real IdP and a real ta
     expect(await open()).toEqual([{ n: 0 }]);
   });
 
+  it('a burst of parallel requests from one caller cannot pass the cap together', async () => {
+    const token = await idToken('alice');
+    // Start with none of alice's requests in the rate window, so only the open-grants cap applies.
+    const { sub } = JSON.parse(Buffer.from(token.split('.')[1] as string, 'base64url').toString()) as {
+      sub: string;
+    };
+    await waitFor(
+      "alice's earlier requests out of the rate window",
+      async () => {
+        const [row] = await stateRows<{ n: number }>(
+          "SELECT count(*)::int AS n FROM jit_grants WHERE requester_sub = $1 AND created_at > now() - interval '10 seconds'",
+          [sub],
+        );
+        return row?.n === 0;
+      },
+      20_000,
+    );
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, (_, n) =>
+        api(brokerA.url, token, 'POST', '/v1/grants', {
+          target: 'test',
+          reason: `parallel ${n}`,
+          session: `sess-parallel-${n}`,
+        }),
+      ),
+    );
+    const made = answers.filter((a) => a.status === 202).map((a) => (a.json.grant as { id: string }).id);
+    try {
+      expect(made).toHaveLength(OPEN_GRANTS);
+      for (const answer of answers.filter((a) => a.status !== 202)) {
+        expect(answer.status).toBe(429);
+        expect(['too_many_grants', 'too_many_requests']).toContain(answer.json.error);
+      }
+      expect(
+        await stateRows(
+          "SELECT count(*)::int AS n FROM jit_grants WHERE reason LIKE 'parallel %' AND status = 'pending'",
+        ),
+      ).toEqual([{ n: OPEN_GRANTS }]);
+    } finally {
+      for (const id of made) await api(brokerA.url, token, 'DELETE', `/v1/grants/${id}`, { reason: 'done' });
+    }
+  });
+
   it('limits how often one caller may request grants (429 across replicas; the CLI says when to retry)', async () => {
     const token = await idToken('alice');
     const request = (n: number) => requestGrant(token, 'burst', n);
@@ -587,7 +630,7 @@ describe('jit broker: two replicas, one state database, a real IdP and a real ta
     expect(refused?.json).toMatchObject({
       error: 'rate_limited',
       message: expect.stringMatching(
-        /made 5 grant request\(s\) in the last 10s, the broker's limit \(limits\.grant_requests\); try again in \d+s$/,
+        /made 8 grant request\(s\) in the last 10s, the broker's limit \(limits\.grant_requests\); try again in \d+s$/,
       ),
     });
     // The refused request left nothing behind.
