@@ -41,6 +41,8 @@ import {
 export const MAX_WAIT_SECONDS = 30;
 const MAX_REASON = 500;
 const MAX_SQL = 100_000;
+/** The class key of the state database's advisory lock on a caller's grant requests ("jit" + 1). */
+const REQUEST_LOCK = 0x6a697401;
 
 /** Creates and ends temporary roles in one target (direct-mode issuer with the broker's admin DSN). */
 export type TargetIssuer = Pick<DirectGrantIssuer, 'issue' | 'revoke'>;
@@ -90,10 +92,10 @@ export class BrokerService {
   }
 
   /**
-   * Runs one caller's grant requests on this replica one after another, so that each sees the
-   * rows of the ones before it: a burst of parallel requests cannot all pass the per-caller
-   * limits together (across replicas, at most one per replica can). More requests waiting than
-   * the caller may have open grants could not all succeed anyway: those get 429 at once.
+   * Runs one caller's grant requests on this replica one after another, so that a burst of
+   * parallel requests waits here rather than each holding a connection of the pool (the state
+   * database's lock in admitGrantRequest orders them across replicas). More requests waiting
+   * than the caller may have open grants could not all succeed anyway: those get 429 at once.
    */
   private async oneAtATime<T>(caller: Caller, run: () => Promise<T>): Promise<T> {
     const key = `${trimSlash(caller.iss)}\u0000${caller.sub}`;
@@ -141,26 +143,6 @@ export class BrokerService {
       ...(ttlSeconds !== undefined && { ttlSeconds }),
     });
     if (!decision.ok) throw new ApiError(decision.status, decision.error, decision.message);
-    // Caps per caller, so that one token (a runaway agent, a leaked CI token) cannot fill the
-    // server with roles or the approvers' queue with requests. A caller's requests reach this
-    // point one at a time per replica (oneAtATime).
-    const rate = this.deps.config.limits.grantRequests;
-    const recent = await recentGrantRequests(this.deps.pool, caller, rate.perMs);
-    if (recent.count >= rate.max) {
-      throw new ApiError(
-        429,
-        'rate_limited',
-        `${who(caller)} made ${rate.max} grant request(s) in the last ${formatDuration(rate.perMs)}, the broker's limit (limits.grant_requests); try again in ${formatDuration(Math.max(1000, recent.freeInMs))}`,
-      );
-    }
-    const limit = this.deps.config.limits.openGrants;
-    if ((await openGrantCount(this.deps.pool, caller)) >= limit) {
-      throw new ApiError(
-        429,
-        'too_many_grants',
-        `${who(caller)} already has ${limit} open grant(s) (pending, approved or active), the broker's limit (limits.open_grants); end a session or cancel a request first`,
-      );
-    }
     const base = {
       id: newId('g'),
       target,
@@ -174,32 +156,43 @@ export class BrokerService {
       approver_groups: decision.approval.groups,
     };
     const fields = { grant: base.id, caller: who(caller), target, roles: base.roles, rule: base.rule };
-    if (decision.approval.required) {
-      const row = await this.transaction(async (c) => {
+    // The per-caller limits are checked and the grant written under a lock on the caller in the
+    // state database, so requests to different replicas cannot pass them together either. (A
+    // caller's requests reach this point one at a time per replica, see oneAtATime: each holds
+    // at most one connection of this replica's pool while it waits for the lock.)
+    const { row, issued } = await this.transaction(async (c) => {
+      await c.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [
+        REQUEST_LOCK,
+        `${trimSlash(caller.iss)} ${caller.sub}`,
+      ]);
+      await this.checkRequestLimits(c, caller);
+      if (decision.approval.required) {
         const inserted = await insertGrant(c, { ...base, status: 'pending' });
         await notify(c, 'queue');
-        return inserted;
-      });
+        return { row: inserted, issued: undefined };
+      }
+      const role = await this.issueRole(decision.target, base.id, caller, base);
+      try {
+        const inserted = await insertGrant(c, {
+          ...base,
+          status: 'active',
+          role: role.role,
+          expires_at: role.expiresAt,
+          issued_at: new Date(),
+          heartbeat_at: new Date(),
+        });
+        return { row: inserted, issued: role };
+      } catch (error) {
+        await this.deps
+          .issuerFor(decision.target)
+          .revoke({ role: role.role })
+          .catch(() => {});
+        throw error;
+      }
+    });
+    if (!issued) {
       this.deps.log('info', 'grant requested; waiting for approval', fields);
       return { status: 202, body: { grant: this.view(row) } };
-    }
-    const issued = await this.issueRole(decision.target, base.id, caller, base);
-    let row: GrantRow;
-    try {
-      row = await insertGrant(this.deps.pool, {
-        ...base,
-        status: 'active',
-        role: issued.role,
-        expires_at: issued.expiresAt,
-        issued_at: new Date(),
-        heartbeat_at: new Date(),
-      });
-    } catch (error) {
-      await this.deps
-        .issuerFor(decision.target)
-        .revoke({ role: issued.role })
-        .catch(() => {});
-      throw error;
     }
     this.deps.log('info', 'grant issued', { ...fields, role: issued.role, expires_at: issued.expiresAt });
     return {
@@ -213,6 +206,30 @@ export class BrokerService {
         },
       },
     };
+  }
+
+  /**
+   * Caps per caller, so that one token (a runaway agent, a leaked CI token) cannot fill the
+   * server with roles or the approvers' queue with requests.
+   */
+  private async checkRequestLimits(c: pg.PoolClient, caller: Caller): Promise<void> {
+    const rate = this.deps.config.limits.grantRequests;
+    const recent = await recentGrantRequests(c, caller, rate.perMs);
+    if (recent.count >= rate.max) {
+      throw new ApiError(
+        429,
+        'rate_limited',
+        `${who(caller)} made ${rate.max} grant request(s) in the last ${formatDuration(rate.perMs)}, the broker's limit (limits.grant_requests); try again in ${formatDuration(Math.max(1000, recent.freeInMs))}`,
+      );
+    }
+    const limit = this.deps.config.limits.openGrants;
+    if ((await openGrantCount(c, caller)) >= limit) {
+      throw new ApiError(
+        429,
+        'too_many_grants',
+        `${who(caller)} already has ${limit} open grant(s) (pending, approved or active), the broker's limit (limits.open_grants); end a session or cancel a request first`,
+      );
+    }
   }
 
   /** GET /v1/grants: the caller's open grants; `?all=1` everyone's (admins only). */

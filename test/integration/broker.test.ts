@@ -568,7 +568,7 @@ describe('jit broker: two replicas, one state database, a real IdP and a real ta
     expect(await open()).toEqual([{ n: 0 }]);
   });
 
-  it('a burst of parallel requests from one caller cannot pass the cap together', async () => {
+  it('a burst of parallel requests from one caller, to both replicas, cannot pass the cap together', async () => {
     const token = await idToken('alice');
     // Start with none of alice's requests in the rate window, so only the open-grants cap applies.
     const { sub } = JSON.parse(Buffer.from(token.split('.')[1] as string, 'base64url').toString()) as {
@@ -587,7 +587,7 @@ describe('jit broker: two replicas, one state database, a real IdP and a real ta
     );
     const answers = await Promise.all(
       Array.from({ length: 8 }, (_, n) =>
-        api(brokerA.url, token, 'POST', '/v1/grants', {
+        api(n % 2 ? brokerA.url : brokerB.url, token, 'POST', '/v1/grants', {
           target: 'test',
           reason: `parallel ${n}`,
           session: `sess-parallel-${n}`,
