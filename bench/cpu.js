@@ -5,7 +5,7 @@
 // each proxy's user + system time (all its threads, from /proc) is divided by the transaction
 // count. On a shared, noisy machine this is much steadier than TPS, so it is what to compare
 // before and after a change to the hot path. See bench/README.md.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -24,10 +24,14 @@ import { clientEnv } from './lib/workloads.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const MODES = ['simple', 'prepared', 'extended'];
-const USAGE = `usage: node bench/cpu.js [--transactions N] [--rounds N] [--modes LIST]
+/** The label of the jit given with `--against`. */
+const AGAINST = 'jit (against)';
+const USAGE = `usage: node bench/cpu.js [--transactions N] [--rounds N] [--modes LIST] [--against DIR]
   --transactions N   pgbench transactions per run, over 8 clients (default 80000)
   --rounds N         runs per mode and proxy; the table shows the median (default 3)
-  --modes LIST       comma-separated pgbench protocols (default simple,prepared,extended)`;
+  --modes LIST       comma-separated pgbench protocols (default simple,prepared,extended)
+  --against DIR      also run the jit built in DIR (another checkout, after npm run build),
+                     right after this one in every round, and compare them run by run`;
 
 /** @param {string} line */
 function progress(line) {
@@ -42,6 +46,7 @@ function parseOptions(argv) {
       transactions: { type: 'string' },
       rounds: { type: 'string' },
       modes: { type: 'string' },
+      against: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -65,7 +70,14 @@ function parseOptions(argv) {
   }
   // Whole transactions per client.
   const transactions = Math.ceil(positive(values.transactions, 'transactions', 80_000) / 8) * 8;
-  return { transactions, rounds: positive(values.rounds, 'rounds', 3), modes };
+  const against = values.against === undefined ? undefined : resolve(values.against);
+  if (against !== undefined && !existsSync(join(against, 'dist', 'cli', 'main.js'))) {
+    throw new BenchError(
+      'bad_option',
+      `\`--against\` needs a built checkout (no dist/cli/main.js in ${against})`,
+    );
+  }
+  return { transactions, rounds: positive(values.rounds, 'rounds', 3), modes, against };
 }
 
 /**
@@ -104,7 +116,7 @@ async function main() {
     progress(USAGE);
     return 2;
   }
-  const { transactions, rounds, modes } = options;
+  const { transactions, rounds, modes, against } = options;
   const pgbouncerBin = await findPgbouncer();
   if (!pgbouncerBin) {
     progress('pgbouncer not found: apt-get install pgbouncer');
@@ -152,6 +164,16 @@ async function main() {
       ['bare Node relay', relay.conn, relay.pid],
       ['jit', proxy.conn, proxy.pid],
     ];
+    if (against !== undefined) {
+      const other = await startJitProxy({
+        root: against,
+        dir: join(tmpRoot, 'jit-against'),
+        upstream: login,
+        adminUrl: `postgres://${admin.user}:${encodeURIComponent(admin.password)}@${admin.host}:${admin.port}/bench`,
+      });
+      stops.push(other.stop);
+      proxies.push([AGAINST, other.conn, other.pid]);
+    }
     progress('warm-up');
     for (const [, conn] of proxies) await pgbench(conn, 'simple', 8_000);
 
@@ -159,7 +181,12 @@ async function main() {
     const samples = new Map();
     for (let round = 0; round < rounds; round++) {
       for (const mode of modes) {
-        for (const [name, conn, pid] of proxies) {
+        // With --against, the two jit builds swap places every other round (no position bias).
+        const order =
+          against !== undefined && round % 2 === 1
+            ? [...proxies.slice(0, 2), ...proxies.slice(2).reverse()]
+            : proxies;
+        for (const [name, conn, pid] of order) {
           if (pid === undefined) continue;
           const before = cpuMs(pid);
           await pgbench(conn, mode, transactions);
@@ -174,18 +201,25 @@ async function main() {
     const lines = [
       `CPU per transaction (µs, user + system, all threads), pgbench -S -c 8, ${transactions.toLocaleString('en-US')} transactions, median of ${rounds}`,
       '',
-      '| protocol | PgBouncer | bare Node relay | jit | jit/relay |',
-      '|---|--:|--:|--:|--:|',
+      `| protocol | PgBouncer | bare Node relay | jit | jit/relay |${against ? ` jit in ${against} | lower, run by run |` : ''}`,
+      `|---|--:|--:|--:|--:|${against ? '--:|---|' : ''}`,
     ];
+    const cell = (/** @type {number | undefined} */ value) => (value === undefined ? '–' : value.toFixed(1));
     for (const mode of modes) {
-      const [pgb, relayUs, jitUs] = proxies.map(([name]) => {
-        const values = samples.get(`${mode}\u0000${name}`) ?? [];
-        return values.length > 0 ? median(values) : undefined;
-      });
+      const runs = (/** @type {string} */ name) => samples.get(`${mode}\u0000${name}`) ?? [];
+      const [pgb, relayUs, jitUs, otherUs] = proxies.map(([name]) =>
+        runs(name).length > 0 ? median(runs(name)) : undefined,
+      );
       const ratio = jitUs !== undefined && relayUs ? (jitUs / relayUs).toFixed(2) : '–';
-      const cell = (/** @type {number | undefined} */ value) =>
-        value === undefined ? '–' : value.toFixed(1);
-      lines.push(`| ${mode} | ${cell(pgb)} | ${cell(relayUs)} | ${cell(jitUs)} | ${ratio} |`);
+      let line = `| ${mode} | ${cell(pgb)} | ${cell(relayUs)} | ${cell(jitUs)} | ${ratio} |`;
+      if (against) {
+        // The two jit builds ran back to back in each round: count the rounds this tree used less.
+        const mine = runs('jit');
+        const theirs = runs(AGAINST);
+        const wins = mine.filter((us, i) => us < (theirs[i] ?? Infinity)).length;
+        line += ` ${cell(otherUs)} | this tree in ${wins} of ${mine.length} |`;
+      }
+      lines.push(line);
     }
     process.stdout.write(`${lines.join('\n')}\n`);
     return 0;
